@@ -1,0 +1,72 @@
+"""The application factory."""
+
+import logging
+
+from flask import Flask
+
+from config import load_config
+
+
+def create_app(config=None):
+    """Build the app. `config` is a config name, a config object, or None (APP_ENV)."""
+    if config is None or isinstance(config, str):
+        config = load_config(config)
+    app = Flask(__name__, instance_relative_config=False, static_folder=None)
+    app.config.update(config.as_dict())
+    app.config["ENV_NAME"] = config.ENV_NAME
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from api.extensions import db, jwt, limiter, migrate, smorest
+
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_KEY_PREFIX"] + "rl"
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    smorest.init_app(app)
+
+    from api.errors import register_error_handlers
+    from api.people.auth import register_jwt_callbacks
+
+    register_jwt_callbacks(jwt)
+    _register_blueprints(app, smorest)
+    register_error_handlers(app)
+    _register_cli(app)
+
+    from api.web import register_web
+
+    register_web(app)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_blueprints(app, smorest):
+    from api.devices.routes import blp as devices_blp
+    from api.health import blp as health_blp
+    from api.people.routes import auth_blp, people_blp
+    from api.places.routes import blp as places_blp
+
+    smorest.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp):
+        smorest.register_blueprint(blp)
+
+
+def _register_cli(app):
+    from api.demo.cli import demo_cli
+    from api.people.cli import users_cli
+    from workers.cli import rq_cli
+
+    for group in (demo_cli, users_cli, rq_cli):
+        app.cli.add_command(group)

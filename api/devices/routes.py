@@ -1,0 +1,129 @@
+from flask import request
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from api.devices import importer, services
+from api.devices.schemas import (
+    DevicePageSchema,
+    DeviceQuerySchema,
+    DeviceSchema,
+    DeviceTypeSchema,
+    DeviceUpdateSchema,
+    ImportArgsSchema,
+    ImportResultSchema,
+    InstallationRequirementSchema,
+)
+from api.errors import AppError
+
+blp = Blueprint("devices", __name__, url_prefix="/api/v1", description="Device registry")
+SECURED = [{"bearer": []}]
+
+
+@blp.route("/devices")
+class Devices(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(DeviceQuerySchema, location="query")
+    @blp.response(200, DevicePageSchema)
+    def get(self, args):
+        """Devices in the caller's scope."""
+        return services.list_devices(args)
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(DeviceSchema)
+    @blp.response(201, DeviceSchema)
+    def post(self, data):
+        """Register a device (admins and operators, within scope)."""
+        return services.create_device(data)
+
+
+@blp.route("/devices/<int:device_id>")
+class DeviceById(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, DeviceSchema)
+    def get(self, device_id):
+        return services.get_device(device_id)
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(DeviceUpdateSchema)
+    @blp.response(200, DeviceSchema)
+    def patch(self, data, device_id):
+        return services.update_device(device_id, data)
+
+    @blp.doc(security=SECURED)
+    @blp.response(204)
+    def delete(self, device_id):
+        services.delete_device(device_id)
+
+
+@blp.route("/devices/import")
+class DeviceImport(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(
+        security=SECURED,
+        requestBody={
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                },
+            }
+        },
+    )
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.response(200, ImportResultSchema)
+    def post(self, args):
+        """Import devices from CSV (UTF-8 or GB18030; Chinese or English headers).
+        Bad rows are listed with their line numbers; nothing is imported while
+        any row is bad unless `accept_partial=true`."""
+        services.ensure_role(services.WRITE_ROLES)
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None else request.get_data(cache=False)
+        if not raw:
+            raise AppError("validation_error", errors={"file": ["send the CSV as the body or as a 'file' part"]}, status=422)
+        return importer.import_devices(raw, accept_partial=args["accept_partial"], dry_run=args["dry_run"])
+
+
+@blp.route("/device-types")
+class DeviceTypes(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, DeviceTypeSchema(many=True))
+    def get(self):
+        return services.list_device_types()
+
+
+@blp.route("/device-types/<string:code>")
+class DeviceTypeByCode(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(DeviceTypeSchema(partial=True))
+    @blp.response(200, DeviceTypeSchema)
+    def patch(self, data, code):
+        """Change a type's names or heartbeat interval (admins)."""
+        return services.update_device_type(code, data)
+
+
+@blp.route("/installation-standard")
+class InstallationStandard(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, InstallationRequirementSchema(many=True))
+    def get(self):
+        """The installation-standard table: which equipment each site category must (M) or may (O) have."""
+        return services.installation_standard()
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(InstallationRequirementSchema)
+    @blp.response(200, InstallationRequirementSchema)
+    def put(self, data):
+        """Set one cell of the table (admins)."""
+        return services.set_installation_requirement(data)

@@ -1,0 +1,167 @@
+"""Every error from /api is JSON: {code, message, errors}.
+
+`code` is a stable machine word, `message` is for people (Simplified Chinese by
+default, English when the client asks for it), `errors` maps fields to their
+problems.
+"""
+
+from flask import jsonify, request
+from flask_smorest import Api
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    "bad_request": ("请求格式不正确", "The request is malformed"),
+    "unauthorized": ("请先登录", "Authentication required"),
+    "forbidden": ("没有权限执行此操作", "You may not do this"),
+    "not_found": ("找不到该资源", "Not found"),
+    "method_not_allowed": ("不支持该请求方法", "Method not allowed"),
+    "conflict": ("与现有数据冲突", "Conflicts with existing data"),
+    "payload_too_large": ("上传内容过大", "The request body is too large"),
+    "unsupported_media_type": ("不支持的内容类型", "Unsupported content type"),
+    "validation_error": ("提交的数据有误", "The submitted data is invalid"),
+    "rate_limited": ("操作过于频繁，请稍后再试", "Too many requests, try again later"),
+    "internal_error": ("服务器内部错误", "Internal server error"),
+    "unavailable": ("服务暂时不可用", "Service temporarily unavailable"),
+    "token_expired": ("登录已过期，请重新登录", "The token has expired"),
+    "token_invalid": ("登录凭证无效", "The token is invalid"),
+    "token_revoked": ("登录凭证已失效", "The token has been revoked"),
+    "bad_credentials": ("手机号或密码错误", "Wrong phone number or password"),
+    "bad_code": ("验证码错误或已过期", "The code is wrong or has expired"),
+}
+
+
+def wants_english():
+    try:
+        best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
+    except RuntimeError:
+        return False
+    return bool(best) and best.startswith("en")
+
+
+def message_for(code, fallback=None):
+    pair = MESSAGES.get(code)
+    if pair is None:
+        return fallback or code
+    return pair[1] if wants_english() else pair[0]
+
+
+class AppError(Exception):
+    """A refusal the caller can understand and act on."""
+
+    status = 400
+
+    def __init__(self, code, message=None, errors=None, status=None, headers=None):
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        self.errors = errors or {}
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+
+class NotFound(AppError):
+    status = 404
+
+    def __init__(self, what="resource"):
+        super().__init__("not_found", errors={})
+        self.what = what
+
+
+class Conflict(AppError):
+    status = 409
+
+
+class Forbidden(AppError):
+    status = 403
+
+
+def error_body(code, message=None, errors=None):
+    return {"code": code, "message": message or message_for(code), "errors": errors or {}}
+
+
+def error_response(status, code, message=None, errors=None, headers=None):
+    resp = jsonify(error_body(code, message, errors))
+    resp.status_code = status
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+class ErrorSchema(Schema):
+    code = fields.String(metadata={"description": "Stable error code"})
+    message = fields.String(metadata={"description": "Human message"})
+    errors = fields.Dict(metadata={"description": "Problems per field"})
+
+
+class JsonApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return http_error_response(error)
+
+
+def http_error_response(error):
+    status = error.code or 500
+    code = STATUS_CODES.get(status, "error")
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages") or {}
+    # webargs nests errors by location ({"json": {...}}); flatten one level.
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "view_args", "headers"}:
+        flat = {}
+        for loc_errors in errors.values():
+            if isinstance(loc_errors, dict):
+                flat.update(loc_errors)
+        errors = flat or errors
+    message = data.get("message")
+    if status == 429:
+        message = None
+    resp = error_response(status, code, message, errors, data.get("headers"))
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        resp.headers["Allow"] = ", ".join(error.valid_methods)
+    if isinstance(error, HTTPException) and status == 429:
+        for k, v in (error.get_headers() or []):
+            if k.lower().startswith("retry-after") or k.lower().startswith("x-ratelimit"):
+                resp.headers[k] = v
+    return resp
+
+
+def register_error_handlers(app):
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(AppError, _handle_app_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+
+def _handle_http(error):
+    if request.path.startswith("/api"):
+        return http_error_response(error)
+    return error
+
+
+def _handle_app_error(error):
+    return error_response(error.status, error.code, error.message, error.errors, error.headers)
+
+
+def _handle_unexpected(error):
+    from flask import current_app
+
+    if isinstance(error, HTTPException):
+        return _handle_http(error)
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error")

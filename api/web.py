@@ -1,0 +1,43 @@
+"""Non-API routes: the PWA at `/` and the API docs' assets (no CDN)."""
+
+from pathlib import Path
+
+from flask import abort, current_app, send_from_directory
+
+
+def _swagger_dist():
+    import flask_swagger_ui
+
+    return Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+
+
+def register_web(app):
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(_swagger_dist(), filename, max_age=86400)
+
+    @app.get("/")
+    @app.get("/<path:filename>")
+    def pwa(filename="index.html"):
+        if filename.startswith("api/"):
+            abort(404)
+        dist = Path(current_app.config["PWA_DIST"])
+        target = dist / filename
+        if target.is_file():
+            resp = send_from_directory(dist, filename, max_age=0 if _no_cache(filename) else 31536000)
+            if filename == "sw.js":
+                resp.headers["Service-Worker-Allowed"] = "/"
+            return resp
+        if "." in Path(filename).name:
+            abort(404)
+        if (dist / "index.html").is_file():  # client-side routes
+            return send_from_directory(dist, "index.html", max_age=0)
+        return (
+            "<!doctype html><meta charset=utf-8><title>消防预警</title>"
+            "<p>PWA 尚未构建：运行 <code>make run</code>。 The PWA is not built yet: run <code>make run</code>.",
+            200,
+        )
+
+
+def _no_cache(filename):
+    return filename in ("index.html", "sw.js", "manifest.webmanifest") or not filename.startswith("assets/")

@@ -1,0 +1,183 @@
+"""Configuration classes, read from the environment and parsed strictly.
+
+`load_config(name)` returns an instance; `create_app()` copies its upper-case
+attributes into `app.config`. Nothing here connects to anything.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Secrets a Production deployment must override. Development values are public.
+DEV_SECRET = "dev-secret-not-for-production-0000000000"
+DEV_JWT_SECRET = "dev-jwt-secret-not-for-production-000000"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a usable configuration."""
+
+
+def env_str(name, default=None):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value
+
+
+def env_int(name, default, minimum=None, maximum=None):
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env_bool(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be one of {sorted(_TRUE | _FALSE)}, got {raw!r}")
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    TESTING = False
+    DEBUG = False
+
+    def __init__(self):
+        self.SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET)
+        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEV_JWT_SECRET)
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+            seconds=env_int("JWT_ACCESS_SECONDS", 15 * 60, minimum=30, maximum=24 * 3600)
+        )
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+            days=env_int("JWT_REFRESH_DAYS", 30, minimum=1, maximum=365)
+        )
+        self.JWT_ERROR_MESSAGE_KEY = "message"
+        self.JWT_TOKEN_LOCATION = ["headers"]
+
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env_str("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'fire.db'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+        # Our own keys (revocations, rate limits, scheduler locks) and RQ queue
+        # names carry these prefixes so test runs never meet development data.
+        self.REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "fa:")
+        self.RQ_QUEUE_PREFIX = env_str("RQ_QUEUE_PREFIX", "")
+
+        self.VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+        self.VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+        self.VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@example.invalid")
+
+        self.SMS_BACKEND = env_str("SMS_BACKEND", "log")
+        self.OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=60, maximum=3600)
+        self.OTP_MAX_TRIES = env_int("OTP_MAX_TRIES", 5, minimum=1, maximum=20)
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.OTP_RATE_PER_PHONE = env_str("OTP_RATE_PER_PHONE", "1 per 50 seconds;5 per hour")
+        self.OTP_RATE_PER_IP = env_str("OTP_RATE_PER_IP", "20 per hour")
+        self.LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "30 per minute")
+
+        self.DEFAULT_TIMEZONE = env_str("DEFAULT_TIMEZONE", "Asia/Shanghai")
+        self.MAX_CONTENT_LENGTH = env_int(
+            "MAX_CONTENT_LENGTH", 16 * 1024 * 1024, minimum=1024
+        )
+        self.PWA_DIST = env_str("PWA_DIST", str(BASE_DIR / "pwa" / "dist"))
+
+        self.API_TITLE = "Fire alarm platform API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        # Served from the installed flask-swagger-ui package: no CDN.
+        self.OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+        self.JSON_SORT_KEYS = False
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    DEBUG = False
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self):
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env_str("TEST_DATABASE_URL", "sqlite://")
+        )
+        self.REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        self.REDIS_KEY_PREFIX = env_str("TEST_REDIS_KEY_PREFIX", "fa-test:")
+        self.RQ_QUEUE_PREFIX = env_str("TEST_RQ_QUEUE_PREFIX", "fa-test-")
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    def __init__(self):
+        super().__init__()
+        problems = []
+        if not os.environ.get("DATABASE_URL"):
+            problems.append("DATABASE_URL is not set")
+        for name, default in (("SECRET_KEY", DEV_SECRET), ("JWT_SECRET_KEY", DEV_JWT_SECRET)):
+            value = os.environ.get(name)
+            if not value:
+                problems.append(f"{name} is not set")
+            elif value == default or len(value) < 32:
+                problems.append(f"{name} is a default or shorter than 32 characters")
+        for name in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"):
+            if not os.environ.get(name):
+                problems.append(f"{name} is not set (generate with `flask push keys`)")
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            problems.append("DATABASE_URL must not be SQLite in production")
+        if problems:
+            raise ConfigError("Production configuration refused: " + "; ".join(problems))
+
+
+def normalise_database_url(url):
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator chose."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name=None):
+    name = name or env_str("APP_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"APP_ENV must be one of {sorted(CONFIGS)}, got {name!r}") from None
+    return cls()

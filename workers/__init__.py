@@ -1,0 +1,1 @@
+"""Background work: RQ jobs, the scheduler, and the delivery channels."""

@@ -1,0 +1,1 @@
+"""Delivery channels: one module each, one base class (see base.py)."""
