@@ -21,7 +21,11 @@ def create_app(config=None):
     from api.extensions import db, jwt, limiter, migrate, smorest
 
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
-    app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_KEY_PREFIX"] + "rl"
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+        "key_prefix": app.config["REDIS_KEY_PREFIX"] + "limits",
+        "socket_connect_timeout": 3,
+        "socket_timeout": 5,
+    }
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
     db.init_app(app)

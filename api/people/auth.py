@@ -119,32 +119,43 @@ def issue_tokens(user):
 
 
 def rotate_refresh(claims):
+    """Rotate the family's current refresh token. A retry of the same request
+    within a few seconds, before anything else rotated the family, gets the
+    first answer back; any other reuse of an old token revokes the family."""
     r = redis_client()
     family, jti, user_id = claims.get("fam"), claims["jti"], claims["sub"]
     if not family or r.exists(rkey("famrev", family)):
         raise AppError("token_revoked", status=401)
-    cached = r.get(rkey("rot", jti))
-    if cached and cached != b"pending":
-        return json.loads(cached)
+    if not r.set(rkey("rot", jti), "pending", nx=True, ex=ROTATION_GRACE_SECONDS):
+        return _replay_rotation(r, family, jti)
     current = r.get(rkey("fam", family))
     if current is None or current.decode() != jti:
-        if not cached:
-            revoke_family(family)
-            raise AppError("token_revoked", message=None, status=401)
-    if not r.set(rkey("rot", jti), "pending", nx=True, ex=ROTATION_GRACE_SECONDS):
-        # Another request with this very token is rotating it: wait for its answer.
-        for _ in range(40):
-            time.sleep(0.05)
-            cached = r.get(rkey("rot", jti))
-            if cached and cached != b"pending":
-                return json.loads(cached)
-        raise AppError("conflict", status=409)
+        revoke_family(family)
+        raise AppError("token_revoked", status=401)
     tokens, new_jti = _pair(user_id, family)
     pipe = r.pipeline()
     pipe.set(rkey("fam", family), new_jti, ex=_refresh_ttl())
-    pipe.set(rkey("rot", jti), json.dumps(tokens), ex=ROTATION_GRACE_SECONDS)
+    pipe.set(rkey("rot", jti), json.dumps({"tokens": tokens, "jti": new_jti}), ex=ROTATION_GRACE_SECONDS)
     pipe.execute()
     return tokens
+
+
+def _replay_rotation(r, family, jti):
+    for _ in range(40):  # another request with this token may be mid-rotation
+        cached = r.get(rkey("rot", jti))
+        if cached is None or cached != b"pending":
+            break
+        time.sleep(0.05)
+    if cached is None or cached == b"pending":
+        revoke_family(family)
+        raise AppError("token_revoked", status=401)
+    answer = json.loads(cached)
+    current = r.get(rkey("fam", family))
+    if current is None or current.decode() != answer["jti"]:
+        # The family moved on since: this is not a retry but a replay.
+        revoke_family(family)
+        raise AppError("token_revoked", status=401)
+    return answer["tokens"]
 
 
 def revoke_family(family):

@@ -121,13 +121,19 @@ def count_subtree(place):
 # --- organisations -----------------------------------------------------------
 
 def _org_visible(org, user=None):
+    """An organisation is visible to its members, to those whose scope holds a
+    place it acts for, and to those living or working under such a place (a
+    resident sees the property company and station responsible for them)."""
     user = user or current_user()
     scope = read_scope(user)
     if scope.everything:
         return True
     if any(m.org_id == org.id for m in user.memberships):
         return True
-    return any(scope.covers(c.place.path) for c in org.coverage)
+    return any(
+        scope.covers(c.place.path) or any(p.startswith(c.place.path) for p in scope.prefixes)
+        for c in org.coverage
+    )
 
 
 def get_organisation(org_id):
@@ -143,10 +149,12 @@ def list_organisations(args):
     if not scope.everything:
         user = current_user()
         member_of = [m.org_id for m in user.memberships if m.org_id]
+        # Places an organisation may act for: inside the scope, or above it.
+        above = {int(part) for p in scope.prefixes for part in p.strip("/").split("/") if part}
         covering = (
             db.session.query(OrgCoverage.org_id)
             .join(Place, Place.id == OrgCoverage.place_id)
-            .filter(scope.where(Place.path))
+            .filter(scope.where(Place.path) | Place.id.in_(above or [-1]))
         )
         query = query.filter(Organisation.id.in_(covering) | Organisation.id.in_(member_of or [-1]))
     if args.get("kind"):
