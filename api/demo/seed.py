@@ -130,15 +130,17 @@ def _add_level(rows):
 
 def _add_places(rng):
     lat, lng = CITY_CENTRE
-    [city] = _add_level([(None, dict(kind="city", code=CITY_CODE, name="吉安市", lat=lat, lng=lng))])
-    [district] = _add_level([(city, dict(kind="district", code="JA-JZ", name="吉州区", lat=lat, lng=lng))])
-    streets = _add_level([(district, dict(kind="street", code=f"JA-JZ-{code}", name=name)) for code, name, _ in STREETS])
+    [city] = _add_level([(None, {"kind": "city", "code": CITY_CODE, "name": "吉安市", "lat": lat, "lng": lng})])
+    [district] = _add_level([(city, {"kind": "district", "code": "JA-JZ", "name": "吉州区", "lat": lat, "lng": lng})])
+    streets = _add_level([
+        (district, {"kind": "street", "code": f"JA-JZ-{code}", "name": name}) for code, name, _ in STREETS
+    ])
     communities = _add_level([
-        (street, dict(kind="community", code=f"{street.code}-C{i}", name=name))
+        (street, {"kind": "community", "code": f"{street.code}-C{i}", "name": name})
         for street, (_, _, names) in zip(streets, STREETS) for i, name in enumerate(names, 1)
     ])
     grids = _add_level([
-        (c, dict(kind="grid", code=f"{c.code}-G{i}", name=c.name + name))
+        (c, {"kind": "grid", "code": f"{c.code}-G{i}", "name": c.name + name})
         for c in communities for i, name in enumerate(GRID_NAMES, 1)
     ])
     rows = []
@@ -148,8 +150,9 @@ def _add_places(rng):
             lat, lng, address = round((lat1 + lat2) / 2, 6), round((lng1 + lng2) / 2, 6), name
         else:
             lat, lng = (round(c + rng.uniform(-0.015, 0.015), 6) for c in CITY_CENTRE)
-        rows.append((grids[grid], dict(kind="site", code=f"{grids[grid].code}-S{n:02d}", name=name, category=category,
-                                       address=f"吉州区{address}", lat=lat, lng=lng, floors=floors)))
+        rows.append((grids[grid], {"kind": "site", "code": f"{grids[grid].code}-S{n:02d}", "name": name,
+                                   "category": category, "address": f"吉州区{address}", "lat": lat, "lng": lng,
+                                   "floors": floors}))
     sites = _add_level(rows)
     return {"city": city, "district": district, "communities": communities, "grids": grids, "sites": sites}
 
@@ -168,8 +171,8 @@ def _flats(rng, site):
 def _add_households(rng, city, sites):
     """Insert the households in one go; returns their (id, path) in code order."""
     rows = [
-        dict(kind="household", parent_id=site.id, path="", code=f"{site.code}-H{i:04d}", name=name, floor=floor,
-             address=f"{site.address}{site.name}{name}")
+        {"kind": "household", "parent_id": site.id, "path": "", "code": f"{site.code}-H{i:04d}", "name": name,
+         "floor": floor, "address": f"{site.address}{site.name}{name}"}
         for site in sites if site.category in HOUSEHOLDS
         for i, (name, floor) in enumerate(_flats(rng, site), 1)
     ]
@@ -194,7 +197,7 @@ def _add_households(rng, city, sites):
 def _site_locations(site, equipment):
     """Where one equipment column's devices go in a site: one per room, floor or circuit."""
     floors = range(1, (site.floors or 1) + 1)
-    blocks = [f"{b}栋" for b in range(1, BLOCKS[site.category] + 1)] if site.category in BLOCKS else [""]
+    blocks = [f"{b}栋" for b in range(1, BLOCKS.get(site.category, 0) + 1)] or [""]
     residential = site.category in HOUSEHOLDS
     if equipment in ("uitd", "control_room_video"):
         return ["消防控制室"]
@@ -224,17 +227,21 @@ def _add_devices(rng, sites, households):
         if dtype is None:  # an admin removed the type
             return
         n = len(rows) + 1
+        # A few are offline (silent for days), low on battery or in fault, so the demo has work to show.
         offline = rng.random() < 0.02
-        seen = timedelta(days=rng.randint(2, 9)) if offline else timedelta(seconds=rng.randint(0, dtype.heartbeat_seconds))
-        battery = (rng.randint(5, 19) if rng.random() < 0.03 else rng.randint(40, 100)) if dtype.battery_powered else None
+        silent = timedelta(days=rng.randint(2, 9) if offline else 0, seconds=rng.randint(0, dtype.heartbeat_seconds))
+        low = rng.random() < 0.03
+        battery = (rng.randint(5, 19) if low else rng.randint(40, 100)) if dtype.battery_powered else None
         nbiot = type_code in NBIOT_TYPES
-        rows.append(dict(
-            serial=f"{SERIAL_PREFIX.get(type_code, type_code[:2].upper())}-JA-{n:06d}",
-            imei=_imei(n) if nbiot else None, type_code=type_code, place_id=place_id, place_path=place_path,
-            location_text=where, lat=lat, lng=lng, status="fault" if rng.random() < 0.01 else "active",
-            installed_at=now - timedelta(days=rng.randint(30, 720), seconds=rng.randint(0, 86399)),
-            last_seen_at=now - seen, battery_pct=battery, signal_dbm=rng.randint(-115, -70) if nbiot else None,
-        ))
+        rows.append({
+            "serial": f"{SERIAL_PREFIX.get(type_code, type_code[:2].upper())}-JA-{n:06d}",
+            "imei": _imei(n) if nbiot else None, "type_code": type_code, "place_id": place_id,
+            "place_path": place_path, "location_text": where, "lat": lat, "lng": lng,
+            "status": "fault" if rng.random() < 0.01 else "active",
+            "installed_at": now - timedelta(days=rng.randint(30, 720), seconds=rng.randint(0, 86399)),
+            "last_seen_at": now - silent, "battery_pct": battery,
+            "signal_dbm": rng.randint(-115, -70) if nbiot else None,
+        })
 
     for i, (place_id, path) in enumerate(households):
         if i == 0 or rng.random() < SMOKE_SHARE:  # the first is the demo resident's home

@@ -9,6 +9,7 @@ from api.devices.schemas import (
     DeviceQuerySchema,
     DeviceSchema,
     DeviceTypeSchema,
+    DeviceTypeUpdateSchema,
     DeviceUpdateSchema,
     ImportArgsSchema,
     ImportResultSchema,
@@ -104,7 +105,7 @@ class DeviceTypeByCode(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.arguments(DeviceTypeSchema(partial=True))
+    @blp.arguments(DeviceTypeUpdateSchema)
     @blp.response(200, DeviceTypeSchema)
     def patch(self, data, code):
         """Change a type's names or heartbeat interval (admins)."""

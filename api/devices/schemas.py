@@ -16,6 +16,12 @@ class DeviceTypeSchema(Schema):
     battery_powered = fields.Boolean(dump_only=True)
 
 
+class DeviceTypeUpdateSchema(Schema):
+    name_zh = fields.String(validate=validate.Length(min=1, max=100))
+    name_en = fields.String(validate=validate.Length(min=1, max=100))
+    heartbeat_seconds = fields.Integer(validate=validate.Range(min=60, max=7 * 86400))
+
+
 class InstallationRequirementSchema(Schema):
     category = fields.String(required=True, validate=validate.OneOf(list(SITE_CATEGORIES)))
     equipment = fields.String(required=True, validate=validate.OneOf(list(EQUIPMENT)))
