@@ -1,0 +1,69 @@
+# make run   — set up everything and start web, worker and scheduler with demo data
+# make test  — the whole suite (PostgreSQL + Redis when reachable, else SQLite + a private Redis)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2 --dist loadfile -q tests
+
+.PHONY: help venv pwa run test test-sqlite lint clean
+
+help:
+	@echo "make run          set up and start web, worker and scheduler with demo data"
+	@echo "make test         run the test suite (PostgreSQL when reachable, else SQLite)"
+	@echo "make test-sqlite  run the test suite on SQLite"
+	@echo "make lint         ruff check ."
+	@echo "make clean        remove build output and caches (keeps .venv and the dev database)"
+
+# --- Python ---------------------------------------------------------------
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(wildcard requirements*.txt)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# --- PWA (only once pwa/package.json exists) ------------------------------
+ifneq ($(wildcard pwa/package.json),)
+PWA_SOURCES := $(shell find pwa -path pwa/node_modules -prune -o -path pwa/dist -prune -o -type f -print)
+
+pwa: pwa/dist/.built
+
+# node_modules/.installed vanishes with node_modules, so a missing tree reinstalls too.
+pwa/node_modules/.installed: pwa/package.json $(wildcard pwa/package-lock.json)
+	cd pwa && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	touch $@
+
+pwa/dist/.built: pwa/node_modules/.installed $(PWA_SOURCES)
+	cd pwa && npm run build
+	touch $@
+else
+pwa:
+	@echo "pwa/package.json does not exist yet: skipping the PWA build"
+endif
+
+# Browsers come from the system (/usr/bin/chromium); never let npm fetch one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+export PUPPETEER_SKIP_DOWNLOAD := 1
+
+# --- Running and testing --------------------------------------------------
+run: venv pwa
+	$(BIN)/python -m workers.run_all
+
+# The suite's own summary line "database backend used: ..." says which database ran.
+test: venv pwa
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-sqlite: venv pwa
+	FA_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf pwa/dist .pytest_cache .ruff_cache test-artifacts
+	find . -path ./$(VENV) -prune -o -path ./pwa/node_modules -prune -o -name __pycache__ -type d -print0 | xargs -0 -r rm -rf
