@@ -97,6 +97,18 @@ class BaseConfig:
         self.OTP_RATE_PER_IP = env_str("OTP_RATE_PER_IP", "20 per hour")
         self.LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "30 per minute")
 
+        self.MQTT_HOST = env_str("MQTT_HOST", "127.0.0.1")
+        self.MQTT_PORT = env_int("MQTT_PORT", 1883, minimum=1, maximum=65535)
+        self.MQTT_USERNAME = env_str("MQTT_USERNAME")
+        self.MQTT_PASSWORD = env_str("MQTT_PASSWORD")
+        self.MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "fa-ingest")
+        self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")
+        # The 119 command centre's webhook; forwards stay queued (and visible) until it is set.
+        self.FIRE_119_URL = env_str("FIRE_119_URL")
+        self.FIRE_119_SECRET = env_str("FIRE_119_SECRET", "dev-119-secret")
+        self.FIRE_119_TIMEOUT = env_int("FIRE_119_TIMEOUT", 3, minimum=1, maximum=30)
+        self.TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+
         self.DEFAULT_TIMEZONE = env_str("DEFAULT_TIMEZONE", "Asia/Shanghai")
         self.MAX_CONTENT_LENGTH = env_int(
             "MAX_CONTENT_LENGTH", 16 * 1024 * 1024, minimum=1024

@@ -12,11 +12,18 @@ def create_app(config=None):
     if config is None or isinstance(config, str):
         config = load_config(config)
     app = Flask(__name__, instance_relative_config=False, static_folder=None)
+    if config.TRUSTED_PROXIES:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind nginx: the client's address (for per-IP rate limits) and scheme.
+        n = config.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.config.update(config.as_dict())
     app.config["ENV_NAME"] = config.ENV_NAME
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from api.extensions import db, jwt, limiter, migrate, smorest
 
@@ -57,20 +64,24 @@ def _migrations_dir():
 def _register_blueprints(app, smorest):
     from api.devices.routes import blp as devices_blp
     from api.health import blp as health_blp
+    from api.incidents.routes import blp as incidents_blp
+    from api.ingest.routes import blp as ingest_blp
     from api.people.routes import auth_blp, people_blp
     from api.places.routes import blp as places_blp
+    from api.rules.routes import blp as rules_blp
 
     smorest.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
-    for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp):
+    for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp, ingest_blp, rules_blp, incidents_blp):
         smorest.register_blueprint(blp)
 
 
 def _register_cli(app):
     from api.demo.cli import demo_cli
+    from api.ingest.cli import ingest_cli, integration_cli
     from api.people.cli import users_cli
     from workers.cli import rq_cli
 
-    for group in (demo_cli, users_cli, rq_cli):
+    for group in (demo_cli, users_cli, rq_cli, integration_cli, ingest_cli):
         app.cli.add_command(group)

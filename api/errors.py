@@ -93,6 +93,8 @@ class Forbidden(AppError):
 
 
 def error_body(code, message=None, errors=None):
+    if isinstance(message, tuple):  # (中文, English)
+        message = message[1] if wants_english() else message[0]
     return {"code": code, "message": message or message_for(code), "errors": errors or {}}
 
 

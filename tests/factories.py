@@ -113,3 +113,36 @@ def people_for(tree):
 def token(app, user_id):
     with app.app_context():
         return create_access_token(identity=str(user_id))
+
+
+def integration(kind="generic", **fields):
+    from api.ingest.adapters import DEFAULT_MAPPINGS
+    from api.ingest.models import Integration
+
+    n = next(_seq)
+    i = Integration(kind=kind, name=fields.pop("name", f"{kind} {n}"), key_id=fields.pop("key_id", f"int_test{n}"),
+                    secret=fields.pop("secret", f"secret-{n}-0123456789abcdef"),
+                    mapping=fields.pop("mapping", DEFAULT_MAPPINGS.get(kind, {})), **fields)
+    if kind == "mqtt" and not i.mqtt_topic:
+        i.mqtt_topic = f"fa/{i.key_id}/events"
+    db.session.add(i)
+    db.session.flush()
+    return i
+
+
+def incident(site, device, level=2, condition="smoke"):
+    """An open incident at `site` with one active alert on `device`."""
+    from api.alerts.models import Alert
+    from api.common.clock import utcnow
+    from api.incidents.models import Incident
+
+    now = utcnow()
+    inc = Incident(site_id=site.id, site_path=site.path, level=level, state="open", opened_at=now)
+    db.session.add(inc)
+    db.session.flush()
+    alert = Alert(device_id=device.id, site_id=site.id, site_path=site.path, device_path=device.place_path,
+                  incident_id=inc.id, condition=condition, level=level, active=True, first_at=now, last_at=now,
+                  raised_at=now, count=1)
+    db.session.add(alert)
+    db.session.flush()
+    return inc

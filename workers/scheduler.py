@@ -23,6 +23,10 @@ class Periodic:
 
 PERIODIC = (
     Periodic("purge_login_codes", "workers.jobs.purge_login_codes", 3600),
+    Periodic("purge_idempotency_records", "workers.sweeps.purge_idempotency_records", 3600),
+    Periodic("offline_sweep", "workers.sweeps.offline_sweep", 60),
+    Periodic("process_stale_events", "workers.sweeps.process_stale_events", 10),
+    Periodic("requeue_fire_forwards", "workers.forward119.requeue_fire_forwards", 5),
 )
 
 

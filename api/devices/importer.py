@@ -199,7 +199,7 @@ def import_devices(raw, accept_partial=False, dry_run=False):
     if rejected and not accept_partial:
         raise AppError(
             "import_rejected",
-            message=f"{len(rejected)} row(s) are wrong; nothing was imported",
+            message=(f"{len(rejected)} 行有误，未导入任何数据", f"{len(rejected)} row(s) are wrong; nothing was imported"),
             errors={"rows": rejected},
             status=422,
         )

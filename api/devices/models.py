@@ -53,6 +53,10 @@ class Device(db.Model):
         CheckConstraint("status IN ('active','inactive','fault','removed')", name="status"),
         Index("ix_devices_place_path_prefix", "place_path", postgresql_ops={"place_path": "text_pattern_ops"}),
         Index("ix_devices_type_last_seen", "type_code", "last_seen_at"),
+        # The offline sweep reads only devices still online: a range scan per type.
+        Index("ix_devices_online_type_last_seen", "type_code", "last_seen_at",
+              postgresql_where=db.text("offline_since IS NULL AND last_seen_at IS NOT NULL"),
+              sqlite_where=db.text("offline_since IS NULL AND last_seen_at IS NOT NULL")),
     )
 
     id = db.Column(db.Integer, primary_key=True)
@@ -68,6 +72,7 @@ class Device(db.Model):
     installed_at = db.Column(UTCDateTime)
     status = db.Column(db.String(16), nullable=False, default="active")
     last_seen_at = db.Column(UTCDateTime)
+    offline_since = db.Column(UTCDateTime)
     battery_pct = db.Column(db.Integer)
     signal_dbm = db.Column(db.Integer)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)

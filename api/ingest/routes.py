@@ -1,0 +1,205 @@
+"""Device message endpoints (signed per integration, no user login) and the
+admin endpoints for integrations, their health and the unregistered inbox."""
+
+import json
+import logging
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from api.errors import AppError
+from api.extensions import db
+from api.ingest import adapters, services
+from api.ingest.processing import process_events
+from api.ingest.schemas import (
+    IntegrationHealthSchema,
+    IngestAnswerSchema,
+    IntegrationCreatedSchema,
+    IntegrationPageSchema,
+    IntegrationSchema,
+    IntegrationUpdateSchema,
+    PageQuerySchema,
+    UnregisteredPageSchema,
+    UnregisteredQuerySchema,
+)
+from api.ingest.store import MAX_BATCH, Malformed, record_rejection, store
+
+log = logging.getLogger("ingest")
+blp = Blueprint("ingest", __name__, url_prefix="/api/v1", description="Device messages and integrations")
+SECURED = [{"bearer": []}]
+INLINE_BUDGET_SECONDS = 2.0
+
+
+def _answer(results):
+    out = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "unregistered", "rejected")}
+    out["results"] = [{k: v for k, v in r.items() if k != "event_id"} for r in results]
+    return out
+
+
+def _store_and_process(integration, events, excerpt):
+    if len(events) > MAX_BATCH:
+        record_rejection(integration.id, f"batch of {len(events)} events; at most {MAX_BATCH}", excerpt)
+        db.session.commit()
+        raise AppError("batch_too_large", status=413, message=(f"每批最多 {MAX_BATCH} 条", f"at most {MAX_BATCH} events"),
+                       errors={"events": [f"{len(events)} given"]})
+    results = store(integration, events)  # committed: from here on nothing is lost
+    accepted = [r["event_id"] for r in results if r["status"] == "accepted"]
+    try:
+        process_events(accepted, budget_seconds=INLINE_BUDGET_SECONDS)
+    except Exception:  # stored already; the sweep processes what we could not
+        db.session.rollback()
+        log.exception("inline processing failed for %d events", len(accepted))
+    return results
+
+
+def _json(text, integration_id):
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        record_rejection(integration_id, f"body is not JSON: {exc}", text[:1000])
+        db.session.commit()
+        raise AppError("malformed", status=400, message=("消息不是合法的 JSON", "the body is not JSON"),
+                       errors={"body": [str(exc)]}) from None
+
+
+@blp.route("/ingest/events")
+class IngestEvents(MethodView):
+    @blp.doc(parameters=[
+        {"in": "header", "name": "X-Integration-Key", "required": True, "schema": {"type": "string"}},
+        {"in": "header", "name": "X-Timestamp", "required": True, "schema": {"type": "integer"}},
+        {"in": "header", "name": "X-Signature", "required": True, "schema": {"type": "string"},
+         "description": "hex HMAC-SHA256(secret, timestamp + '.' + raw body)"},
+    ])
+    @blp.response(200, IngestAnswerSchema)
+    def post(self):
+        """Device messages, one or a batch of up to 1,000. Answered only after they are stored."""
+        body = request.get_data(cache=True)
+        integration = services.authenticate_generic(request.headers, body)
+        text = body.decode("utf-8", errors="replace")
+        payload = _json(text, integration.id)
+        try:
+            events = adapters.generic_events(payload, integration.mapping or {})
+        except Malformed as exc:
+            record_rejection(integration.id, str(exc), text[:1000])
+            db.session.commit()
+            raise AppError("malformed", status=422, message=str(exc), errors={"events": [str(exc)]}) from None
+        return _answer(_store_and_process(integration, events, text[:1000]))
+
+
+@blp.route("/ingest/onenet/<string:key_id>")
+class OneNetPush(MethodView):
+    def get(self, key_id):
+        """OneNET's URL check: answer `msg` when signature = Base64(MD5(token + nonce + msg))."""
+        integration = services.integration_by_key(key_id, "onenet")
+        msg, nonce, signature = (request.args.get(k, "") for k in ("msg", "nonce", "signature"))
+        if integration is None or not signature or adapters.onenet_signature(integration.secret, nonce, msg) != signature:
+            raise services.unauthorised("OneNET verification failed")
+        return current_app.response_class(msg, mimetype="text/plain")
+
+    @blp.response(200, IngestAnswerSchema)
+    def post(self, key_id):
+        """OneNET data push (type 1 data points, type 2 online/offline)."""
+        integration = services.integration_by_key(key_id, "onenet")
+        if integration is None:
+            raise services.unauthorised("unknown integration")
+        text = request.get_data(as_text=True)
+        try:
+            msg = adapters.onenet_verify(integration.secret, text)
+        except (Malformed, ValueError) as exc:
+            # Signed or not, a broken body will never get better: record it and
+            # answer 200 so the platform does not retry it for ever.
+            record_rejection(integration.id, str(exc), text[:1000])
+            db.session.commit()
+            return _answer([{"index": 0, "id": None, "status": "rejected", "reason": str(exc)}])
+        if msg is None:
+            raise services.unauthorised("msg_signature does not match")
+        try:
+            events = adapters.onenet_events(msg, integration.mapping or {})
+        except Malformed as exc:
+            record_rejection(integration.id, str(exc), text[:1000])
+            db.session.commit()
+            return _answer([{"index": 0, "id": None, "status": "rejected", "reason": str(exc)}])
+        return _answer(_store_and_process(integration, events, text[:1000]))
+
+
+@blp.route("/ingest/ctwing/<string:key_id>/<string:secret>")
+class CtwingPush(MethodView):
+    @blp.response(200, IngestAnswerSchema)
+    def post(self, key_id, secret):
+        """CTWing (AEP) subscription push: dataReport, deviceOnlineOfflineReport, eventReport."""
+        integration = services.authenticate_ctwing(key_id, secret)
+        text = request.get_data(as_text=True)
+        try:
+            events = adapters.ctwing_events(json.loads(text), integration.mapping or {})
+        except (Malformed, ValueError) as exc:
+            record_rejection(integration.id, str(exc), text[:1000])
+            db.session.commit()
+            return _answer([{"index": 0, "id": None, "status": "rejected", "reason": str(exc)}])
+        return _answer(_store_and_process(integration, events, text[:1000]))
+
+
+# --- admin -------------------------------------------------------------------
+
+@blp.route("/integrations")
+class Integrations(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, IntegrationPageSchema)
+    def get(self, args):
+        return services.list_integrations(args)
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(IntegrationSchema)
+    @blp.response(201, IntegrationCreatedSchema)
+    def post(self, data):
+        """Create an integration; the answer carries its secret and vendor URL, shown once."""
+        services.ensure_role(services.ADMIN)
+        integration = services.create_integration(data["kind"], data["name"], data.get("mapping"),
+                                                  data.get("mqtt_topic"))
+        out = IntegrationSchema().dump(integration)
+        out.update(secret=integration.secret, url=services.vendor_url(integration, request.host_url))
+        return out
+
+
+@blp.route("/integrations/<int:integration_id>")
+class IntegrationById(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, IntegrationSchema)
+    def get(self, integration_id):
+        return services.get_integration(integration_id)
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(IntegrationUpdateSchema)
+    @blp.response(200, IntegrationSchema)
+    def patch(self, data, integration_id):
+        """Rename, disable, or change the vendor mapping."""
+        return services.update_integration(integration_id, data)
+
+
+@blp.route("/integrations/<int:integration_id>/health")
+class IntegrationHealth(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, IntegrationHealthSchema)
+    def get(self, integration_id):
+        """Counts and the latest rejected messages."""
+        return services.health(integration_id)
+
+
+@blp.route("/ingest/unregistered")
+class Unregistered(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(UnregisteredQuerySchema, location="query")
+    @blp.response(200, UnregisteredPageSchema)
+    def get(self, args):
+        """Messages from devices nobody registered, one row per device."""
+        return services.list_unregistered(args)
