@@ -124,6 +124,7 @@ def _empty_tables(db, redis_client, app):
                                       f"(SELECT max(id) FROM {name}))"))
     r = redis_client()
     keys = list(r.scan_iter(app.config["REDIS_KEY_PREFIX"] + "*", count=1000))
+    keys += list(r.scan_iter("rq:queue:" + app.config["RQ_QUEUE_PREFIX"] + "*", count=1000))
     if keys:
         r.delete(*keys)
 

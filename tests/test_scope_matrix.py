@@ -24,9 +24,14 @@ class World:
         with app.app_context():
             a, b = f.city_tree("A"), f.city_tree("B")
             people = f.people_for(a)
+            for tree in (a, b):
+                tree["incident"] = f.incident(tree["site"], tree["household_device"])
+                tree["alert"] = tree["incident"].alerts[0] if tree["incident"].alerts else None
+            integration = f.integration()
             db.session.commit()
-            self.A = {k: v.id for k, v in a.items()}
-            self.B = {k: v.id for k, v in b.items()}
+            self.integration = integration.id
+            self.A = {k: v.id for k, v in a.items() if v is not None}
+            self.B = {k: v.id for k, v in b.items() if v is not None}
             self.codes = {"A": {k: getattr(v, "code", None) for k, v in a.items()},
                           "B": {k: getattr(v, "code", None) for k, v in b.items()}}
             self.people = {role: u.id for role, u in people.items()}
@@ -185,7 +190,79 @@ LIST_KEYS = {
     "household": ("city", "district", "street", "community", "grid", "site", "household"),
     "household_device": ("household_device", "site_device"),
     "micro_station": ("property_company", "micro_station", "maintenance_company", "industry_department"),
+    "incident": ("incident",),
+    "alert": ("alert",),
 }
+
+def _alert_id(w, s):
+    from api.alerts.models import Alert
+
+    with w.app.app_context():
+        return Alert.query.filter_by(incident_id=w.side(s)["incident"]).first().id
+
+
+def _default_rule_id(w, s):
+    from api.rules.models import Rule
+
+    with w.app.app_context():
+        return Rule.query.filter_by(rule_key="residual_current", active=True).first().id
+
+
+ADMIN_ONLY = only(["admin"], 200, 403)
+ACTORS = ["resident", "property_staff", "grid_worker", "station_member", "operator", "admin"]
+RULE_READERS = ["admin", "operator", "supervisor", "maintainer"]
+
+CASES += [
+    # device messages: signed per integration, no user login
+    Case("post", "/api/v1/ingest/events", "public", lambda w, s: "/api/v1/ingest/events"),
+    Case("get", "/api/v1/ingest/onenet/<string:key_id>", "public", lambda w, s: "/api/v1/ingest/onenet/x"),
+    Case("post", "/api/v1/ingest/onenet/<string:key_id>", "public", lambda w, s: "/api/v1/ingest/onenet/x"),
+    Case("post", "/api/v1/ingest/ctwing/<string:key_id>/<string:secret>", "public",
+         lambda w, s: "/api/v1/ingest/ctwing/x/y"),
+    # integrations: admins only
+    Case("get", "/api/v1/integrations", "global", lambda w, s: "/api/v1/integrations", ok=ADMIN_ONLY),
+    Case("post", "/api/v1/integrations", "global", lambda w, s: "/api/v1/integrations",
+         body=lambda w, s: {"kind": "generic", "name": "新厂商"}, ok=only(["admin"], 201, 403)),
+    Case("get", "/api/v1/integrations/<int:integration_id>", "global",
+         lambda w, s: f"/api/v1/integrations/{w.integration}", ok=ADMIN_ONLY),
+    Case("patch", "/api/v1/integrations/<int:integration_id>", "global",
+         lambda w, s: f"/api/v1/integrations/{w.integration}", body=lambda w, s: {"name": "改名"}, ok=ADMIN_ONLY),
+    Case("get", "/api/v1/integrations/<int:integration_id>/health", "global",
+         lambda w, s: f"/api/v1/integrations/{w.integration}/health", ok=ADMIN_ONLY),
+    Case("get", "/api/v1/ingest/unregistered", "global", lambda w, s: "/api/v1/ingest/unregistered", ok=ADMIN_ONLY),
+    # rules
+    Case("get", "/api/v1/rules", "global", lambda w, s: "/api/v1/rules", ok=only(RULE_READERS, 200, 403)),
+    Case("post", "/api/v1/rules", "create", lambda w, s: "/api/v1/rules",
+         body=lambda w, s: {"base_rule_id": _default_rule_id(w, s),
+                            "site_id": w.side(s)["site"] if s else MISSING, "threshold": 200,
+                            "clear_threshold": 180},
+         ok=only(["admin"], 201, 403), table="rules"),
+    Case("get", "/api/v1/rules/<int:rule_id>", "global", lambda w, s: f"/api/v1/rules/{_default_rule_id(w, s)}",
+         ok=only(RULE_READERS, 200, 403)),
+    Case("patch", "/api/v1/rules/<int:rule_id>", "global", lambda w, s: f"/api/v1/rules/{_default_rule_id(w, s)}",
+         body=lambda w, s: {"threshold": 310}, ok=ADMIN_ONLY),
+    # incidents and alerts
+    Case("get", "/api/v1/incidents", "list", lambda w, s: "/api/v1/incidents?limit=500", ok=everyone(200),
+         listed="incident"),
+    Case("get", "/api/v1/incidents/<int:incident_id>", "read",
+         lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}", ok=everyone(200)),
+    Case("post", "/api/v1/incidents/<int:incident_id>/acknowledge", "write",
+         lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}/acknowledge", ok=only(ACTORS, 200, 403)),
+    Case("post", "/api/v1/incidents/<int:incident_id>/on-scene", "write",
+         lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}/on-scene", ok=only(ACTORS, 200, 403)),
+    Case("post", "/api/v1/incidents/<int:incident_id>/confirm-fire", "write",
+         lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}/confirm-fire", ok=only(ACTORS, 200, 403)),
+    Case("post", "/api/v1/incidents/<int:incident_id>/close", "write",
+         lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}/close",
+         body=lambda w, s: {"outcome": "false_alarm", "reason": "cooking"}, ok=only(ACTORS, 200, 403)),
+    Case("get", "/api/v1/alerts", "list", lambda w, s: "/api/v1/alerts?limit=500", ok=everyone(200),
+         listed="alert"),
+    Case("get", "/api/v1/alerts/<int:alert_id>", "read",
+         lambda w, s: f"/api/v1/alerts/{_alert_id(w, s)}", ok=everyone(200)),
+    Case("post", "/api/v1/alerts/<int:alert_id>/acknowledge", "write",
+         lambda w, s: f"/api/v1/alerts/{_alert_id(w, s)}/acknowledge",
+         ok=only(ACTORS + ["maintainer"], 200, 403)),
+]
 
 SKIP_RULES = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<path:filename>"}
 

@@ -160,9 +160,8 @@ class Integrations(MethodView):
         services.ensure_role(services.ADMIN)
         integration = services.create_integration(data["kind"], data["name"], data.get("mapping"),
                                                   data.get("mqtt_topic"))
-        out = IntegrationSchema().dump(integration)
-        out.update(secret=integration.secret, url=services.vendor_url(integration, request.host_url))
-        return out
+        integration.url = services.vendor_url(integration, request.host_url)  # shown once, not stored
+        return integration
 
 
 @blp.route("/integrations/<int:integration_id>")
