@@ -27,6 +27,7 @@ PERIODIC = (
     Periodic("offline_sweep", "workers.sweeps.offline_sweep", 60),
     Periodic("process_stale_events", "workers.sweeps.process_stale_events", 10),
     Periodic("requeue_fire_forwards", "workers.forward119.requeue_fire_forwards", 5),
+    Periodic("requeue_device_commands", "workers.commands.requeue_device_commands", 15),
 )
 
 

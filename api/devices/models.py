@@ -73,6 +73,8 @@ class Device(db.Model):
     status = db.Column(db.String(16), nullable=False, default="active")
     last_seen_at = db.Column(UTCDateTime)
     offline_since = db.Column(UTCDateTime)
+    # The integration the device last spoke through: where commands go back.
+    last_integration_id = db.Column(db.Integer, db.ForeignKey("integrations.id", ondelete="SET NULL"))
     battery_pct = db.Column(db.Integer)
     signal_dbm = db.Column(db.Integer)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)

@@ -3,7 +3,10 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from api.devices import importer, services
+from marshmallow import Schema, fields
+
+from api.common.idempotency import idempotent
+from api.devices import commands, importer, services
 from api.devices.schemas import (
     DevicePageSchema,
     DeviceQuerySchema,
@@ -128,3 +131,66 @@ class InstallationStandard(MethodView):
     def put(self, data):
         """Set one cell of the table (admins)."""
         return services.set_installation_requirement(data)
+
+
+class PowerOffSchema(Schema):
+    confirm = fields.Boolean(required=True)
+    incident_id = fields.Integer(allow_none=True)
+
+
+class DeviceCommandSchema(Schema):
+    id = fields.Integer()
+    device_id = fields.Integer()
+    kind = fields.String()
+    state = fields.String()
+    requested_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    done_at = fields.DateTime(allow_none=True)
+    result = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class DeviceHealthSchema(Schema):
+    total = fields.Integer()
+    online = fields.Integer()
+    offline = fields.Integer()
+    never_seen = fields.Integer()
+    fault = fields.Integer()
+    low_battery = fields.Integer()
+
+
+@blp.route("/devices/<int:device_id>/power-off")
+class DevicePowerOff(MethodView):
+    decorators = [jwt_required()]
+
+    @idempotent
+    @blp.doc(security=SECURED)
+    @blp.arguments(PowerOffSchema)
+    @blp.response(202, DeviceCommandSchema)
+    def post(self, data, device_id):
+        """Cut an electrical monitor's power remotely (operators, property staff; must be confirmed).
+        Done when the device reports power_cut_done."""
+        return commands.request_power_off(device_id, data["confirm"], data.get("incident_id"))
+
+
+@blp.route("/devices/<int:device_id>/commands")
+class DeviceCommands(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, DeviceCommandSchema(many=True))
+    def get(self, device_id):
+        device = services.get_device(device_id)
+        return (commands.DeviceCommand.query.filter_by(device_id=device.id)
+                .order_by(commands.DeviceCommand.id.desc()).limit(50).all())
+
+
+@blp.route("/device-health")
+class DeviceHealth(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, DeviceHealthSchema)
+    def get(self):
+        """Device counts in the caller's scope: online, offline, never heard from, in fault, low battery."""
+        return services.device_health()

@@ -133,3 +133,25 @@ def set_installation_requirement(data):
     row.requirement = data["requirement"]
     db.session.commit()
     return row
+
+
+def device_health():
+    """Counts over the caller's devices: SQL aggregates, never a loop over rows."""
+    from sqlalchemy import case, func
+
+    from api.alerts.models import Alert
+
+    scope = read_scope()
+    row = db.session.query(
+        func.count(Device.id),
+        func.sum(case((Device.last_seen_at.is_(None), 1), else_=0)),
+        func.sum(case((Device.offline_since.isnot(None), 1), else_=0)),
+    ).filter(scope.where(Device.place_path), Device.status == "active").one()
+    total, never, offline = row[0] or 0, row[1] or 0, row[2] or 0
+    open_alerts = dict(db.session.query(Alert.condition, func.count(func.distinct(Alert.device_id))).filter(
+        scope.where(Alert.device_path), Alert.closed_at.is_(None), Alert.active.is_(True),
+        Alert.condition.in_(("fault", "low_battery", "panel_fault")),
+    ).group_by(Alert.condition).all())
+    return {"total": total, "online": total - never - offline, "offline": offline, "never_seen": never,
+            "fault": open_alerts.get("fault", 0) + open_alerts.get("panel_fault", 0),
+            "low_battery": open_alerts.get("low_battery", 0)}

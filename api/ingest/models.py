@@ -37,6 +37,7 @@ class Integration(db.Model):
     secret = db.Column(db.String(128), nullable=False)
     mapping = db.Column(db.JSON, nullable=False, default=dict)
     mqtt_topic = db.Column(db.String(200))
+    command_url = db.Column(db.String(300))  # where a vendor takes commands (signed like its messages)
     enabled = db.Column(db.Boolean, nullable=False, default=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     # health

@@ -97,6 +97,13 @@ def process_one(event):
     site = alerts.site_of(device)
     outcome = []
     _touch_device(device, event, now)
+    if event.integration_id:
+        device.last_integration_id = event.integration_id
+    if event.kind == "power_cut_done":
+        from api.devices.commands import complete_from_device
+
+        if complete_from_device(device, event) is not None:
+            outcome.append("power-off done")
 
     if event.kind == "offline":
         alert, _ = alerts.raise_alert(device, alerts.OFFLINE_CONDITION, alerts.OFFLINE_LEVEL, event.occurred_at)

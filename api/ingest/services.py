@@ -65,14 +65,15 @@ def authenticate_generic(headers, body):
     from api.ingest.adapters import generic_sign
 
     expected = generic_sign(integration.secret, stamp, body)
-    if not hmac.compare_digest(expected, headers.get("X-Signature", "")):
+    # bytes: compare_digest refuses non-ASCII str (a 500 instead of a 401)
+    if not hmac.compare_digest(expected.encode(), headers.get("X-Signature", "").encode("utf-8", "replace")):
         raise unauthorised("X-Signature does not match")
     return integration
 
 
 def authenticate_ctwing(key_id, secret):
     integration = integration_by_key(key_id, "ctwing")
-    if integration is None or not hmac.compare_digest(integration.secret, secret):
+    if integration is None or not hmac.compare_digest(integration.secret.encode(), secret.encode("utf-8", "replace")):
         raise unauthorised("unknown callback address")
     return integration
 

@@ -1,6 +1,7 @@
 """Storing device messages: exactly once per (device, message id), committed
 before anyone is told "accepted"."""
 
+import math
 from datetime import datetime, timezone
 
 from sqlalchemy import or_, update
@@ -23,7 +24,10 @@ class Malformed(ValueError):
 def parse_time(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if value > 10**11 else value  # epoch ms or s
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # a broken clock (or NaN): this event only
+            raise Malformed(f"at: {str(value)[:40]} is not a usable epoch time") from None
     if not isinstance(value, str):
         raise Malformed("at: expected ISO 8601 time or epoch")
     try:
@@ -58,6 +62,9 @@ def normalise(raw, now):
         raise Malformed("values: expected an object")
     clean = {}
     for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            # JSON has no NaN/Infinity (Python's parser lets them through; the database refuses them)
+            raise Malformed(f"values.{key}: expected a finite number")
         if key in TELEMETRY_METRICS:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise Malformed(f"values.{key}: expected a number")
