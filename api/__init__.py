@@ -66,6 +66,7 @@ def _register_blueprints(app, smorest):
     from api.health import blp as health_blp
     from api.incidents.routes import blp as incidents_blp
     from api.ingest.routes import blp as ingest_blp
+    from api.notify.routes import blp as notify_blp
     from api.people.routes import auth_blp, people_blp
     from api.places.routes import blp as places_blp
     from api.rules.routes import blp as rules_blp
@@ -73,15 +74,17 @@ def _register_blueprints(app, smorest):
     smorest.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
-    for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp, ingest_blp, rules_blp, incidents_blp):
+    for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp, ingest_blp, rules_blp, incidents_blp,
+                notify_blp):
         smorest.register_blueprint(blp)
 
 
 def _register_cli(app):
     from api.demo.cli import demo_cli
     from api.ingest.cli import ingest_cli, integration_cli
+    from api.notify.cli import push_cli
     from api.people.cli import users_cli
     from workers.cli import rq_cli
 
-    for group in (demo_cli, users_cli, rq_cli, integration_cli, ingest_cli):
+    for group in (demo_cli, users_cli, rq_cli, integration_cli, ingest_cli, push_cli):
         app.cli.add_command(group)

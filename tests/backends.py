@@ -39,6 +39,8 @@ def create_pg_database(name):
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
+        # A throwaway database need not survive a power cut: commits stop waiting for the disk.
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     base = ADMIN_URL.rsplit("/", 1)[0]
     return f"{base}/{name}"
 

@@ -95,7 +95,7 @@ def _clean(request):
 
 # Rows migrations load into tables that tests also write (the default rules):
 # emptied with the rest, then put back as the migration left them.
-RESTORED_TABLES = ("rules",)
+RESTORED_TABLES = ("rules", "escalation_policies")
 _restored_rows = {}
 
 
@@ -109,19 +109,14 @@ def _empty_tables(db, redis_client, app):
     from sqlalchemy import text
 
     tables = [t.name for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+    # DELETE, not TRUNCATE: on a few rows per table it is many times faster.
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in reversed(tables):
-                conn.execute(text(f'DELETE FROM "{t}"'))
+        for t in reversed(tables):
+            conn.execute(text(f'DELETE FROM "{t}"'))
         for name in RESTORED_TABLES:
             rows = _restored_rows.get(name)
             if rows:
                 conn.execute(db.metadata.tables[name].insert(), rows)
-                if conn.dialect.name == "postgresql":
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                      f"(SELECT max(id) FROM {name}))"))
     r = redis_client()
     keys = list(r.scan_iter(app.config["REDIS_KEY_PREFIX"] + "*", count=1000))
     keys += list(r.scan_iter("rq:queue:" + app.config["RQ_QUEUE_PREFIX"] + "*", count=1000))

@@ -101,6 +101,13 @@ def send_fire_forward(forward_id):
     if error is None:
         forward.state, forward.sent_at, forward.last_error = "sent", utcnow(), None
         note(incident, "forward", "已推送至119指挥中心 · forwarded to 119", data={"attempt": forward.attempts})
+    elif not url:
+        # Nothing was sent, so this is no attempt: the forward waits, visibly, for the
+        # URL instead of running out of attempts; the timeline says so once, not every pass.
+        forward.attempts -= 1
+        if forward.last_error != error:
+            note(incident, "forward", f"未配置119推送地址，等待配置：{error} · 119 forward waiting", data={"error": error})
+        forward.state, forward.last_error = "pending", error
     else:
         forward.last_error = error
         forward.state = "failed" if forward.attempts >= MAX_ATTEMPTS else "pending"

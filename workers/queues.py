@@ -2,7 +2,9 @@
 
 A job takes ids, not ORM objects, runs inside an app context, and has a fixed
 queue and timeout. Queue names carry the configured prefix so a test run and
-the development system never share a queue on one Redis.
+the development system never share a queue on one Redis; so do job ids, because
+RQ keeps every job under one global key (rq:job:<id>): without the prefix two
+deployments' "fire119-7" would overwrite, and emptying one queue delete, the other's.
 """
 
 import functools
@@ -52,7 +54,7 @@ def job(queue, timeout):
                 args=args,
                 kwargs=kwargs,
                 timeout=timeout,
-                job_id=job_id,
+                job_id=current_app.config["RQ_QUEUE_PREFIX"] + job_id if job_id else None,
                 result_ttl=3600,
                 failure_ttl=7 * 86400,
             )

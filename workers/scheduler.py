@@ -28,6 +28,9 @@ PERIODIC = (
     Periodic("process_stale_events", "workers.sweeps.process_stale_events", 10),
     Periodic("requeue_fire_forwards", "workers.forward119.requeue_fire_forwards", 5),
     Periodic("requeue_device_commands", "workers.commands.requeue_device_commands", 15),
+    Periodic("escalation_tick", "workers.delivery.escalation_tick", 2),
+    Periodic("receipt_tick", "workers.delivery.receipt_tick", 5),
+    Periodic("delivery_audit", "workers.delivery.delivery_audit", 10),
 )
 
 

@@ -38,8 +38,14 @@ def sweep_offline(now=None):
             ids = find_silent(code, cutoff)
             if not ids:
                 break
+            # Re-check the cutoff in the write: a device whose message was processed
+            # since the read has spoken and is not offline. Alert only those marked.
+            ids = db.session.execute(
+                update(Device).where(Device.id.in_(ids), Device.offline_since.is_(None), Device.last_seen_at < cutoff)
+                .values(offline_since=now).returning(Device.id)
+                .execution_options(synchronize_session=False)).scalars().all()
             rows = (db.session.query(Device.id, Device.place_path, Place.kind, Place.id, Place.parent_id, Place.path)
-                    .join(Place, Place.id == Device.place_id).filter(Device.id.in_(ids)).all())
+                    .join(Place, Place.id == Device.place_id).filter(Device.id.in_(ids)).all()) if ids else []
             alerts = []
             for device_id, device_path, kind, place_id, parent_id, path in rows:
                 site_id, site_path = (place_id, path) if kind == "site" else (parent_id, path.rsplit("/", 2)[0] + "/")
@@ -47,9 +53,14 @@ def sweep_offline(now=None):
                                "device_path": device_path,
                                "condition": OFFLINE_CONDITION, "level": OFFLINE_LEVEL, "active": True,
                                "first_at": now, "last_at": now, "raised_at": now, "count": 1, "created_at": now})
-            db.session.execute(update(Device).where(Device.id.in_(ids), Device.offline_since.is_(None))
-                               .values(offline_since=now))
-            db.session.execute(insert(Alert).on_conflict_do_nothing(), alerts)
+            if alerts:
+                # A device that recovered keeps its cleared (not closed) offline alert
+                # open: going silent again re-raises that one, as raise_alert does.
+                stmt = insert(Alert)
+                db.session.execute(stmt.on_conflict_do_update(
+                    index_elements=["device_id", "condition"], index_where=Alert.closed_at.is_(None),
+                    set_={"active": True, "cleared_at": None, "raised_at": stmt.excluded.raised_at,
+                          "last_at": stmt.excluded.last_at, "count": Alert.count + 1}), alerts)
             db.session.commit()
             marked += len(ids)
     return marked

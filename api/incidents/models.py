@@ -42,6 +42,9 @@ class Incident(db.Model):
     outcome = db.Column(db.String(16))
     false_alarm_reason = db.Column(db.String(16))
     note = db.Column(db.String(500))
+    # escalation: the token pending steps must match, and operators' flag
+    escalation_token = db.Column(db.String(32))
+    flagged_at = db.Column(UTCDateTime)
     # response times, seconds from opening
     seconds_to_acknowledge = db.Column(db.Integer)
     seconds_to_scene = db.Column(db.Integer)

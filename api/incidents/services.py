@@ -61,7 +61,8 @@ def _correlate(incident, alert, at):
     devices = (
         db.session.query(func.count(func.distinct(Alert.device_id)))
         .filter(Alert.incident_id == incident.id, Alert.active.is_(True), Alert.closed_at.is_(None),
-                Alert.raised_at >= at - CORRELATION_WINDOW)
+                # both sides: a late-delivered older alarm must not pair with one minutes after it
+                Alert.raised_at >= at - CORRELATION_WINDOW, Alert.raised_at <= at + CORRELATION_WINDOW)
         .scalar()
     )
     if devices >= 2:
@@ -139,6 +140,9 @@ def _record_ack(incident, user, now):
     for alert in incident.alerts:
         if alert.acknowledged_at is None:
             alert.acknowledged_at, alert.acknowledged_by = now, user.id
+    from api.notify import escalation
+
+    escalation.on_acknowledged(incident)  # stops the steps; schedules the not-on-scene check
 
 
 def acknowledge_incident(incident_id):
@@ -170,6 +174,9 @@ def arrive_on_scene(incident_id):
     incident.state, incident.on_scene_at, incident.on_scene_by = "on_scene", now, user.id
     incident.seconds_to_scene = _seconds(incident.opened_at, now)
     note(incident, "action", f"{user.name} 已到场 · on scene", actor_id=user.id, at=now)
+    from api.notify import escalation
+
+    escalation.on_on_scene(incident)
     db.session.commit()
     return incident
 
@@ -190,10 +197,14 @@ def confirm_fire(incident_id):
     note(incident, "action", f"{user.name} 确认为真实火情 · confirmed real fire", actor_id=user.id, at=now)
     forward = FireForward(incident_id=incident.id, state="pending")
     db.session.add(forward)
+    from api.notify import escalation
+
+    told = escalation.on_confirmed(incident, now)
     db.session.commit()
     from workers.forward119 import queue_forward
 
     queue_forward(forward.id)
+    escalation.enqueue_deliveries(told, f"fire{incident.id}")
     return incident
 
 
@@ -222,7 +233,11 @@ def close_incident(incident_id, outcome, reason=None, text=None):
     note(incident, "action", f"{user.name} 关闭事件：{label} · closed: {outcome}"
          + (f" ({reason})" if reason else ""), actor_id=user.id, at=now,
          data={"outcome": outcome, "reason": reason})
+    from api.notify import escalation
+
+    all_clear = escalation.on_closed(incident, now)
     db.session.commit()
+    escalation.enqueue_deliveries(all_clear, f"clear{incident.id}")
     if outcome == "real_fire" and incident.confirmed_at is None:
         _forward_after_close(incident, user, now)
     return incident

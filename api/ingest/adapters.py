@@ -119,7 +119,7 @@ def onenet_verify(token, body_text):
     msg_value = json.loads(raw_fields["msg"])
     # msg is signed as the text sent: the object's JSON text, or the string's content.
     signed_text = msg_value if isinstance(msg_value, str) else raw_fields["msg"]
-    if not hmac.compare_digest(onenet_signature(token, nonce, signed_text), signature):
+    if not hmac.compare_digest(onenet_signature(token, nonce, signed_text).encode(), signature.encode()):
         return None
     if isinstance(msg_value, str):
         try:
@@ -201,8 +201,10 @@ def ctwing_events(body, mapping):
     if kind in ("dataReport", "eventReport"):
         payload = body.get("payload")
         service = payload.get("serviceData") if isinstance(payload, dict) else None
+        if service is None and kind == "eventReport":
+            service = body.get("eventContent")  # CTWing's documented eventReport carries its fields here
         if not isinstance(service, dict):
-            raise Malformed("payload.serviceData: expected an object")
+            raise Malformed("payload.serviceData (eventReport: eventContent): expected an object")
         base = f"{base}:{body.get('serviceId', '')}"
         events = _field_events(service, mapping, device, base, at)
         event_kind = (mapping.get("kinds") or {}).get(str(body.get("eventType")))

@@ -13,6 +13,7 @@ import threading
 
 from flask import current_app
 
+from api.errors import AppError
 from api.extensions import db
 from api.ingest import adapters
 from api.ingest.models import Integration
@@ -40,6 +41,12 @@ def handle_message(topic, payload):
         db.session.rollback()
         record_rejection(integration.id, str(exc), text[:1000])
         db.session.commit()
+        return None
+    except AppError as exc:
+        # A refusal (e.g. a batch over 1,000), already recorded: raising would stop
+        # the subscriber, and the unacknowledged message would stop it again on restart.
+        db.session.rollback()
+        log.warning("message on %s refused: %s", topic, exc.code)
         return None
     except Exception:
         db.session.rollback()

@@ -62,13 +62,29 @@ def process_events(event_ids, budget_seconds=None):
         if not claim(event_id, utcnow()):
             continue
         try:
-            process_one(db.session.get(DeviceEvent, event_id))
+            touched = process_one(db.session.get(DeviceEvent, event_id))
             db.session.commit()
             done += 1
         except Exception:
             db.session.rollback()
             log.exception("processing device event %s failed; the sweep will retry it", event_id)
+            continue
+        _escalate({i.id for i in touched or []})
     return done
+
+
+def _escalate(incident_ids):
+    """After the commit: start (or speed up) the telling for incidents this message touched.
+    A failure here loses nothing: the incident is stored and the scheduler's tick
+    runs its steps."""
+    from api.notify import escalation
+
+    for incident_id in incident_ids:
+        try:
+            escalation.on_activity(incident_id)
+        except Exception:
+            db.session.rollback()
+            log.exception("could not start escalation for incident %s now; the tick will", incident_id)
 
 
 def process_pending(limit=500, older_than=timedelta(seconds=5)):
@@ -82,7 +98,9 @@ def process_pending(limit=500, older_than=timedelta(seconds=5)):
 
 def _touch_device(device, event, now):
     seen = min(event.occurred_at, now)
-    if device.last_seen_at is None or seen > device.last_seen_at:
+    # >=: one vendor message often becomes several events with the same time
+    # (CTWing: an alarm and its battery/signal telemetry); each may update.
+    if device.last_seen_at is None or seen >= device.last_seen_at:
         device.last_seen_at = seen
         values = event.values or {}
         if isinstance(values.get("battery_pct"), (int, float)):
@@ -114,6 +132,12 @@ def process_one(event):
         if alerts.clear_alert(device.id, alerts.OFFLINE_CONDITION, event.occurred_at):
             outcome.append("clear offline")
 
+    # The message goes on the timeline before what the rules make of it, so
+    # the timeline reads cause → decision (entries at one time sort by id).
+    noted = set()
+    incident = incidents.open_incident_for(site.id)
+    if incident is not None:
+        _note_event(incident, device, event, noted)
     touched = []
     for decision in judge(event, rules_for(device.type_code, site)):
         rule = decision.rule
@@ -124,6 +148,7 @@ def process_one(event):
             if rule.opens_incident:
                 incident, opened = incidents.attach_alert(alert, event.occurred_at)
                 if opened:
+                    _note_event(incident, device, event, noted)
                     incidents.note(incident, "rule", f"{label(rule.condition)}：{device.location_text or device.serial}"
                                    f"，开启 {incident.level} 级事件 · incident opened", at=event.occurred_at,
                                    data={"rule_id": rule.id, "rule_version": rule.version, "alert_id": alert.id})
@@ -138,11 +163,16 @@ def process_one(event):
         elif decision.note:
             outcome.append(f"hold {rule.condition}: {decision.note}")
 
-    incident = incidents.open_incident_for(site.id)
-    if incident is not None:
-        incidents.note(incident, "device_event",
-                       f"{device.serial} {event.kind}" + (f" {event.values}" if event.values else ""),
-                       at=event.occurred_at, data={"event_id": event.id, "device_id": device.id})
     event.processed_at = now
     event.outcome = "; ".join(outcome)[:200] or "no rule applies"
     return touched
+
+
+def _note_event(incident, device, event, noted):
+    """The device message on the incident's timeline, once per incident."""
+    if incident.id in noted:
+        return
+    noted.add(incident.id)
+    incidents.note(incident, "device_event",
+                   f"{device.serial} {event.kind}" + (f" {event.values}" if event.values else ""),
+                   at=event.occurred_at, data={"event_id": event.id, "device_id": device.id})

@@ -1,6 +1,7 @@
 """Device message endpoints (signed per integration, no user login) and the
 admin endpoints for integrations, their health and the unregistered inbox."""
 
+import hmac
 import json
 import logging
 
@@ -94,7 +95,10 @@ class OneNetPush(MethodView):
         """OneNET's URL check: answer `msg` when signature = Base64(MD5(token + nonce + msg))."""
         integration = services.integration_by_key(key_id, "onenet")
         msg, nonce, signature = (request.args.get(k, "") for k in ("msg", "nonce", "signature"))
-        if integration is None or not signature or adapters.onenet_signature(integration.secret, nonce, msg) != signature:
+        # OneNET sends the Base64 signature unescaped, so its "+" arrives as a space.
+        signature = signature.replace(" ", "+")
+        if integration is None or not signature or not hmac.compare_digest(
+                adapters.onenet_signature(integration.secret, nonce, msg).encode(), signature.encode()):
             raise services.unauthorised("OneNET verification failed")
         return current_app.response_class(msg, mimetype="text/plain")
 

@@ -27,6 +27,8 @@ class User(db.Model):
     password_hash = db.Column(db.String(200))
     is_active = db.Column(db.Boolean, nullable=False, default=True)
     locale = db.Column(db.String(10), nullable=False, default="zh-CN")
+    wechat_openid = db.Column(db.String(64))  # WeChat Official Account follower id
+    phone_invalid_at = db.Column(UTCDateTime)  # an SMS provider said the number is dead
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -55,6 +57,7 @@ class Membership(db.Model):
     role = db.Column(db.String(20), nullable=False)
     place_id = db.Column(db.Integer, db.ForeignKey("places.id", ondelete="CASCADE"), index=True)
     org_id = db.Column(db.Integer, db.ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    lead = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())  # property lead, station lead
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     user = db.relationship("User", back_populates="memberships")

@@ -53,6 +53,7 @@ def login_with_code(phone, code):
 def send_login_code(phone):
     """Send a code if the phone belongs to an active account. The answer is the
     same either way, so the endpoint cannot be used to discover accounts."""
+    from workers.channels.base import Outgoing
     from workers.channels.sms import sms_channel
 
     user = _active_user(phone)
@@ -61,7 +62,8 @@ def send_login_code(phone):
         db.session.commit()
         minutes = current_app.config["OTP_TTL_SECONDS"] // 60
         text = f"【消防预警】您的登录验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
-        sms_channel().send(phone, text)
+        sms_channel().send(Outgoing(channel="sms", address=phone, text=text, kind="login_code",
+                                    payload={"template": "login_code", "params": {"code": code}}))
     return {"status": "sent", "expires_in": current_app.config["OTP_TTL_SECONDS"]}
 
 

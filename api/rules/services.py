@@ -28,11 +28,9 @@ EDITABLE = ("threshold", "clear_threshold", "duration_s", "level", "opens_incide
 
 def list_rules(args):
     ensure_role(READ_ROLES)
-    query = Rule.query.filter(Rule.active.is_(True))
+    query = Rule.query if args.get("include_retired") else Rule.query.filter(Rule.active.is_(True))
     if args.get("device_type"):
         query = query.filter(Rule.device_type == args["device_type"])
-    if args.get("include_retired"):
-        query = Rule.query
     return page(query, Rule.id, args)
 
 
@@ -108,11 +106,13 @@ def revise(rule_id, data):
     """Change a rule: the current version retires, a new version takes over."""
     ensure_role(ADMIN)
     old = get_rule(rule_id)
-    if not old.active:
+    # Retired (replaced by a newer version) is final; disabled (active false, the
+    # current version) is not: it can be changed and enabled again.
+    if old.retired_at is not None:
         raise AppError("conflict", status=409, errors={"id": ["this version is retired; change the current one"]})
     new = _copy(old, **{k: data[k] for k in EDITABLE if k in data and k != "active"})
     new.version, new.created_by = old.version + 1, current_user().id
-    new.active = data.get("active", True)
+    new.active = data.get("active", old.active)
     validate(new)
     old.active, old.retired_at = False, utcnow()
     db.session.add(new)

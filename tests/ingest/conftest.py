@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -40,7 +40,7 @@ def world(app):
 # --- time ---------------------------------------------------------------------
 
 def now_iso(offset_s=0):
-    return datetime.fromtimestamp(time.time() + offset_s, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(time.time() + offset_s, tz=UTC).isoformat()
 
 
 def now_ms(offset_s=0):
@@ -84,7 +84,7 @@ def onenet_body(token, msg_text, nonce="abcdefgh", field="msg_signature", sign_t
     over `sign_text` (default: exactly msg_text)."""
     sig = onenet_signature(token, nonce, msg_text if sign_text is None else sign_text)
     raw = msg_text if msg_raw is None else msg_raw
-    return '{"msg": %s, "nonce": %s, "%s": %s}' % (raw, json.dumps(nonce), field, json.dumps(sig))
+    return f'{{"msg": {raw}, "nonce": {json.dumps(nonce)}, "{field}": {json.dumps(sig)}}}'
 
 
 # --- CTWing ---------------------------------------------------------------------

@@ -1,13 +1,12 @@
-"""SMS. In development and tests the 'log' backend writes the text to the log
-(and keeps it in memory for tests); provider backends come with the
-notifications work."""
+"""SMS through a provider chosen by config (SMS_BACKEND): `log` in development
+and tests, `aliyun` or `tencent` in production (see sms_aliyun.py, sms_tencent.py)."""
 
 import logging
 import uuid
 
 from flask import current_app
 
-from workers.channels.base import Channel, TransportError
+from workers.channels.base import Channel, Outgoing, TransportError
 
 log = logging.getLogger("sms")
 
@@ -16,7 +15,10 @@ class LogSms(Channel):
     name = "sms"
     outbox = []  # the last messages, for tests and `make run` users
 
-    def send(self, address, message):
+    def send(self, address, message=None):
+        # Accepts an Outgoing, or (phone, text) as the login-code sender calls it.
+        if isinstance(address, Outgoing):
+            address, message = address.address, address.text
         provider_id = "log-" + uuid.uuid4().hex[:12]
         log.warning("SMS to %s: %s", address, message)
         LogSms.outbox.append({"to": address, "text": message, "id": provider_id})
@@ -24,12 +26,23 @@ class LogSms(Channel):
         return provider_id
 
 
-BACKENDS = {"log": LogSms}
+def _provider(name):
+    if name == "log":
+        return LogSms
+    if name == "aliyun":
+        from workers.channels.sms_aliyun import AliyunSms
+
+        return AliyunSms
+    if name == "tencent":
+        from workers.channels.sms_tencent import TencentSms
+
+        return TencentSms
+    return None
 
 
 def sms_channel():
     name = current_app.config["SMS_BACKEND"]
-    try:
-        return BACKENDS[name]()
-    except KeyError:
-        raise TransportError(f"unknown SMS backend {name!r}", permanent=True) from None
+    cls = _provider(name)
+    if cls is None:
+        raise TransportError(f"unknown SMS backend {name!r}", permanent=True)
+    return cls()

@@ -1,0 +1,80 @@
+"""Who belongs to each tier of an incident, found from its site up the place tree."""
+
+from dataclasses import dataclass
+
+from api.devices.models import Device
+from api.notify.models import GroupChannel
+from api.people.models import Membership, User
+from api.places.models import OrgCoverage, Place
+
+TIERS = ("residents", "site_residents", "property", "property_lead", "grid", "station", "station_lead",
+         "supervisors", "operators", "community_group")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    tier: str
+    user: object = None  # a User, or None for a group channel
+    group: object = None  # a GroupChannel
+
+
+def _ancestor_ids(site):
+    return [int(part) for part in site.path.strip("/").split("/") if part]
+
+
+def _orgs_covering(place_ids):
+    return [o for (o,) in OrgCoverage.query.with_entities(OrgCoverage.org_id)
+            .filter(OrgCoverage.place_id.in_(place_ids))]
+
+
+def _members(role, place_ids=(), org_ids=(), lead=None, global_ok=False):
+    conds = []
+    if place_ids:
+        conds.append(Membership.place_id.in_(place_ids))
+    if org_ids:
+        conds.append(Membership.org_id.in_(org_ids))
+    if global_ok:
+        conds.append(Membership.place_id.is_(None) & Membership.org_id.is_(None))
+    if not conds:
+        return []
+    from sqlalchemy import or_
+
+    query = Membership.query.filter(Membership.role == role, or_(*conds))
+    if lead is not None:
+        query = query.filter(Membership.lead.is_(lead))
+    user_ids = {m.user_id for m in query}
+    if not user_ids:
+        return []
+    return User.query.filter(User.id.in_(user_ids), User.is_active.is_(True)).order_by(User.id).all()
+
+
+def tier_members(incident, tier):
+    site = incident.site
+    ancestors = _ancestor_ids(site)
+    if tier == "residents":
+        devices = Device.query.filter(Device.id.in_([a.device_id for a in incident.alerts])).all()
+        households = [d.place_id for d in devices if d.place.kind == "household"]
+        users = _members("resident", households) if households else []
+    elif tier == "site_residents":
+        households = [p for (p,) in Place.query.with_entities(Place.id)
+                      .filter(Place.kind == "household", Place.path.startswith(site.path, autoescape=True))]
+        users = _members("resident", households) if households else []
+    elif tier in ("property", "property_lead"):
+        users = _members("property_staff", ancestors, _orgs_covering(ancestors),
+                         lead=True if tier == "property_lead" else None)
+    elif tier == "grid":
+        users = _members("grid_worker", ancestors)
+    elif tier in ("station", "station_lead"):
+        users = _members("station_member", (), _orgs_covering(ancestors),
+                         lead=True if tier == "station_lead" else None)
+    elif tier == "supervisors":
+        users = _members("supervisor", ancestors)
+    elif tier == "operators":
+        users = _members("operator", ancestors, global_ok=True)
+    elif tier == "community_group":
+        groups = GroupChannel.query.filter(GroupChannel.place_id.in_(ancestors),
+                                           GroupChannel.disabled_at.is_(None)).all()
+        return [Recipient(tier, group=g) for g in groups]
+    else:
+        raise ValueError(f"unknown tier {tier!r}")
+    return [Recipient(tier, user=u) for u in users]

@@ -1,0 +1,50 @@
+"""Push subscriptions, receipts, and reading who was told."""
+
+from api.common.clock import utcnow
+from api.errors import NotFound
+from api.extensions import db
+from api.notify.models import Delivery, Notification, PushSubscription
+
+
+def subscribe(user, data, user_agent=None):
+    """Register a browser's subscription; the same endpoint again updates it (and may change hands)."""
+    sub = PushSubscription.query.filter_by(endpoint=data["endpoint"]).one_or_none()
+    if sub is None:
+        sub = PushSubscription(endpoint=data["endpoint"], user_id=user.id)
+        db.session.add(sub)
+    sub.user_id, sub.p256dh, sub.auth = user.id, data["keys"]["p256dh"], data["keys"]["auth"]
+    sub.user_agent = (user_agent or "")[:300]
+    db.session.commit()
+    return sub
+
+
+def unsubscribe(user, endpoint):
+    sub = PushSubscription.query.filter_by(endpoint=endpoint, user_id=user.id).one_or_none()
+    if sub is None:
+        raise NotFound()
+    db.session.delete(sub)
+    db.session.commit()
+
+
+def record_receipt(token):
+    """The service worker saw the push. Unknown tokens are ignored (answer 200 anyway)."""
+    delivery = Delivery.query.filter_by(token=token).one_or_none()
+    if delivery is None:
+        return False
+    now = utcnow()
+    if delivery.delivered_at is None:
+        delivery.state, delivery.delivered_at = "delivered", now
+        PushSubscription.query.filter_by(endpoint=delivery.notification.address).update({"last_receipt_at": now})
+        db.session.commit()
+    return True
+
+
+def my_notifications(user, limit=50):
+    return (Notification.query.filter_by(user_id=user.id).order_by(Notification.id.desc()).limit(limit).all())
+
+
+def incident_notifications(incident_id):
+    from api.incidents.services import get_incident
+
+    incident = get_incident(incident_id)
+    return Notification.query.filter_by(incident_id=incident.id).order_by(Notification.id).all()
