@@ -170,6 +170,17 @@ def kill_group(proc, sig):
         os.killpg(proc.pid, sig)
 
 
+def vapid_keys(env):
+    """Web Push keys for development: made once into instance/vapid.env, kept after."""
+    if env.get("VAPID_PUBLIC_KEY") and env.get("VAPID_PRIVATE_KEY"):
+        return {}
+    path = ROOT / "instance" / "vapid.env"
+    if not path.exists():
+        flask("push", "keys", "--write", str(path), env=env, capture=True)
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
 def main():
     signal.signal(signal.SIGTERM, on_term)
     env = dict(os.environ, FLASK_APP="wsgi.py", PYTHONUNBUFFERED="1")
@@ -182,10 +193,14 @@ def main():
         env["REDIS_URL"] = ensure_redis(env.get("REDIS_URL") or "redis://127.0.0.1:6379/0", children)
         flask("db", "upgrade", env=env)
         accounts = flask("demo", "seed", env=env, capture=True)
+        env.update(vapid_keys(env))
+        env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
         spawn("web", [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
                       "-b", f"{host}:{port}", "wsgi:app"], env, children)
         spawn("worker", [sys.executable, "-m", "flask", "rq", "worker"], env, children)
         spawn("scheduler", [sys.executable, "-m", "flask", "rq", "scheduler"], env, children)
+        # MQTT ingest keeps retrying its broker (MQTT_HOST, default Mosquitto on 127.0.0.1:1883).
+        spawn("mqtt", [sys.executable, "-m", "flask", "ingest", "mqtt"], env, children)
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         base = f"http://{shown}:{port}"
         if wait_http(f"{base}/api/health", children):

@@ -86,7 +86,8 @@ def run_forever():
     app = current_app._get_current_object()
     client = make_client(app)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
-    client.connect(app.config["MQTT_HOST"], app.config["MQTT_PORT"], keepalive=60)
+    # connect_async + retry: a broker that is down at start (or later) is retried, not fatal.
+    client.connect_async(app.config["MQTT_HOST"], app.config["MQTT_PORT"], keepalive=60)
     log.info("MQTT ingest on %s:%s", app.config["MQTT_HOST"], app.config["MQTT_PORT"])
     client.loop_forever(retry_first_connection=True)
 

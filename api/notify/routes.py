@@ -4,9 +4,11 @@ from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
 from api.errors import AppError
+from api.incidents.schemas import IncidentSchema
 from api.notify import services
 from api.notify.schemas import (
     NotificationSchema,
+    PushActionSchema,
     PushSubscriptionSchema,
     ReceiptSchema,
     UnsubscribeSchema,
@@ -76,3 +78,12 @@ class IncidentNotifications(MethodView):
     def get(self, incident_id):
         """Who was told of this incident, how, and what became of it (phones masked)."""
         return services.incident_notifications(incident_id)
+
+
+@blp.route("/push/actions")
+class PushActions(MethodView):
+    @blp.arguments(PushActionSchema)
+    @blp.response(200, IncidentSchema)
+    def post(self, data):
+        """The notification's action button (service worker, no login): acknowledge as the person it was sent to."""
+        return services.act_from_notification(data["token"], data["action"])

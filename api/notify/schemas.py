@@ -61,3 +61,8 @@ class NotificationSchema(Schema):
         if n.channel == "push":
             return "push"
         return n.channel
+
+
+class PushActionSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    action = fields.String(required=True, validate=validate.OneOf(["acknowledge"]))

@@ -48,3 +48,26 @@ def incident_notifications(incident_id):
 
     incident = get_incident(incident_id)
     return Notification.query.filter_by(incident_id=incident.id).order_by(Notification.id).all()
+
+
+def act_from_notification(token, action):
+    """A tap on the notification's "I'm checking" button, even with the app closed
+    and its login expired: the delivery's unguessable token stands for the person
+    it was sent to, for this one incident."""
+    from flask import g
+
+    from api.errors import AppError
+    from api.incidents import services as incidents
+    from api.people.models import User
+
+    delivery = Delivery.query.filter_by(token=token).one_or_none()
+    if delivery is None or delivery.notification.user_id is None:
+        raise NotFound()
+    user = db.session.get(User, delivery.notification.user_id)
+    if user is None or not user.is_active:
+        raise NotFound()
+    if action != "acknowledge":
+        raise AppError("validation_error", status=422, errors={"action": ["only acknowledge"]})
+    record_receipt(token)
+    g.current_user = user
+    return incidents.acknowledge_incident(delivery.notification.incident_id)

@@ -67,3 +67,16 @@ def test_subscribe_and_unsubscribe(app, client, push):
 
 def test_vapid_public_key_is_served(app, client, push):
     assert client.get("/api/v1/push/vapid-public-key").get_json()["public_key"] == app.config["VAPID_PUBLIC_KEY"]
+
+
+def test_acknowledge_from_the_notification_without_a_login(app, client, push):
+    w = h.world(app, push)
+    h.alarm(client, w)
+    h.run_worker(app, "notify")
+    assert push.wait_for(2)
+    token = push.payloads_for(w["subs"]["resident"])[0]["receipt"]
+    resp = client.post("/api/v1/push/actions", json={"token": token, "action": "acknowledge"})
+    assert resp.status_code == 200 and resp.get_json()["state"] == "acknowledged"
+    incident = client.get(f"/api/v1/incidents/{resp.get_json()['id']}", headers=h.auth(w, "operator")).get_json()
+    assert incident["timeline"][-1]["actor_id"] == w["people"]["resident"]
+    assert client.post("/api/v1/push/actions", json={"token": "y" * 24, "action": "acknowledge"}).status_code == 404
