@@ -70,7 +70,6 @@ def _post_http(integration, body):
 
 @job("alarms", timeout=30)
 def send_device_command(command_id):
-    now = utcnow()
     claimed = db.session.execute(update(DeviceCommand).where(
         DeviceCommand.id == command_id,
         or_(DeviceCommand.state == "pending",

@@ -104,7 +104,7 @@ def deliver_batch(delivery_ids):
         results = [send_one(item) for item in work]
 
     follow_ups = []
-    for (delivery, outgoing), (provider_id, error) in zip(work, results):
+    for (delivery, _message), (provider_id, error) in zip(work, results):
         follow_ups.extend(record(delivery, provider_id, error))
     db.session.commit()
     if follow_ups:

@@ -59,14 +59,15 @@ def _parse_time(text):
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         dt = None
+    if dt is None:
         for fmt in DATE_FORMATS:
             try:
                 dt = datetime.strptime(text, fmt)
                 break
             except ValueError:
                 continue
-        if dt is None:
-            raise ValueError("not a date (use 2024-05-01 or 2024-05-01 10:30)")
+    if dt is None:
+        raise ValueError("not a date (use 2024-05-01 or 2024-05-01 10:30)")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=SHANGHAI)  # a date typed in China means Beijing time
     return dt.astimezone(timezone.utc)

@@ -2,7 +2,6 @@ from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
-
 from marshmallow import Schema, fields
 
 from api.common.idempotency import idempotent

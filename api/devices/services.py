@@ -4,7 +4,7 @@ from api.common.pagination import page
 from api.devices.models import Device, DeviceType, InstallationRequirement
 from api.errors import AppError, Conflict, NotFound
 from api.extensions import db
-from api.people.scopes import ensure_can_write, ensure_role, ensure_visible, read_scope, scope_of, current_user
+from api.people.scopes import current_user, ensure_can_write, ensure_role, ensure_visible, read_scope, scope_of
 from api.places.models import Place
 
 WRITE_ROLES = ("admin", "operator")
