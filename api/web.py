@@ -28,9 +28,10 @@ def register_web(app):
             if filename == "sw.js":
                 resp.headers["Service-Worker-Allowed"] = "/"
             return resp
-        if "." in Path(filename).name:
+        built = (dist / "index.html").is_file()
+        if "." in Path(filename).name and (built or filename != "index.html"):
             abort(404)
-        if (dist / "index.html").is_file():  # client-side routes
+        if built:  # client-side routes
             return send_from_directory(dist, "index.html", max_age=0)
         return (
             "<!doctype html><meta charset=utf-8><title>消防预警</title>"

@@ -15,9 +15,9 @@ from api.extensions import db
 from api.ingest import adapters, services
 from api.ingest.processing import process_events
 from api.ingest.schemas import (
-    IntegrationHealthSchema,
     IngestAnswerSchema,
     IntegrationCreatedSchema,
+    IntegrationHealthSchema,
     IntegrationPageSchema,
     IntegrationSchema,
     IntegrationUpdateSchema,

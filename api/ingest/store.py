@@ -11,7 +11,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from api.common.clock import utcnow
 from api.devices.models import Device
 from api.extensions import db
-from api.ingest.models import EVENT_KINDS, TELEMETRY_METRICS, DeviceEvent, Integration, RejectedMessage, UnregisteredDevice
+from api.ingest.models import (
+    EVENT_KINDS,
+    TELEMETRY_METRICS,
+    DeviceEvent,
+    Integration,
+    RejectedMessage,
+    UnregisteredDevice,
+)
 
 MAX_BATCH = 1000
 MAX_FUTURE_SECONDS = 600  # device clocks drift; further ahead than this is a broken clock
