@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2 --dist loadfile -q tests
 
-.PHONY: help venv pwa run test test-sqlite lint clean
+.PHONY: help venv pwa chromium run test test-sqlite lint clean
 
 help:
 	@echo "make run          set up and start web, worker and scheduler with demo data"
@@ -50,16 +50,35 @@ endif
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export PUPPETEER_SKIP_DOWNLOAD := 1
 
+# Debian's chromium for the browser tests (tests/pwa) and bench/lighthouse.py; never
+# `playwright install`. Root installs directly, others through sudo when it asks no
+# password. When it cannot be installed the browser tests skip and say why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "chromium: /usr/bin/chromium is missing and neither root nor sudo can install it; browser tests will skip"; exit 0; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends chromium \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; } \
+	  || echo "chromium: apt-get could not install it; browser tests will skip"
+
 # --- Running and testing --------------------------------------------------
 run: venv pwa
 	$(BIN)/python -m workers.run_all
 
 # The suite's own summary line "database backend used: ..." says which database ran.
-test: venv pwa
+test: venv pwa chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-sqlite: venv pwa
+test-sqlite: venv pwa chromium
 	FA_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks (scripts, not tests): each makes and drops its own PostgreSQL database
+# and prints its figures beside this machine's limits measured in the same run.
+.PHONY: bench
+bench: venv
+	$(BIN)/python bench/offline_sweep.py
+	$(BIN)/python bench/ingest.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ def test_periodic_job_is_queued_once_per_period(app):
         assert tick(now=now) == [p.name for p in PERIODIC]
         assert tick(now=now + 1) == []  # same period: a second scheduler or tick queues nothing
         queue = get_queue("default")
-        assert f"periodic-purge_login_codes-{int(now // 3600)}" in queue.job_ids
+        assert app.config["RQ_QUEUE_PREFIX"] + f"periodic-purge_login_codes-{int(now // 3600)}" in queue.job_ids
         assert len(queue.job_ids) == len(set(queue.job_ids))
         for name in ("default", "alarms", "notify"):
             get_queue(name).empty()

@@ -60,6 +60,7 @@ class Fake119:
         self.received = []  # the JSON bodies answered 2xx
         self.rejected = []  # (reason, headers) of requests answered 401
         self.answers = []  # status codes to give before answering 200
+        self.delay = 0.0  # seconds to sit on each well-signed request before answering
         self.lock = threading.Lock()
         fake = self
 
@@ -67,6 +68,8 @@ class Fake119:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, reason = fake.judge(dict(self.headers), body)
+                if fake.delay and status != 401:
+                    time.sleep(fake.delay)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 out = json.dumps({"ok": 200 <= status < 300, "reason": reason}).encode()
@@ -77,7 +80,11 @@ class Fake119:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that gave up waiting (a timeout test) is not our failure
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alarm/v1/fire"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

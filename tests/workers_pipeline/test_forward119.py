@@ -221,3 +221,68 @@ def test_an_unreachable_119_is_recorded_on_the_timeline(app, client, incident, f
         assert forward.state == "pending" and forward.last_error.startswith("ConnectionError")
         assert "119 forward failed" in forward_notes(incident["id"])[-1]
         assert db.session.get(Incident, incident["id"]).level == 1
+
+
+def test_a_119_that_does_not_answer_in_time_is_given_up_on_and_retried_under_the_same_idempotency_key(
+        app, client, incident, fire119, run_worker):
+    timeout, app.config["FIRE_119_TIMEOUT"] = app.config["FIRE_119_TIMEOUT"], 1
+    try:
+        fire119.delay = 1.5
+        confirm(client, incident)
+        with app.app_context():
+            started = time.monotonic()
+            run_worker("alarms")
+            assert time.monotonic() - started < 5  # the worker is not held by a hung centre
+            forward = the_forward(incident["id"])
+            assert forward.state == "pending" and forward.last_error.startswith("ReadTimeout")
+            fire119.delay = 0
+            requeue_fire_forwards()
+            run_worker("alarms")
+            assert the_forward(incident["id"]).state == "sent"
+            # at least once: the centre may have both, and can tell they are one fire
+            keys = {a["headers"]["idempotency-key"] for a in fire119.attempts}
+            assert len(fire119.attempts) == 2 and keys == {f"incident-{incident['id']}"}
+    finally:
+        app.config["FIRE_119_TIMEOUT"] = timeout
+
+
+def test_a_forward_left_sending_by_a_killed_worker_is_taken_over_after_the_claim_timeout(
+        app, client, incident, fire119, run_worker, clock):
+    from datetime import timedelta
+
+    from tests.workers_pipeline.conftest import NOW
+    from workers.forward119 import CLAIM_TIMEOUT
+
+    confirm(client, incident)
+    with app.app_context():
+        get_queue("alarms").empty()
+        forward = the_forward(incident["id"])
+        forward.state, forward.claimed_at, forward.attempts = "sending", NOW, 1  # the worker died mid-post
+        db.session.commit()
+
+        clock.move(NOW + CLAIM_TIMEOUT - timedelta(seconds=1))  # it may still be posting: leave it
+        assert requeue_fire_forwards() == 0
+        assert send_fire_forward(forward.id) == "not claimed"
+
+        clock.move(NOW + CLAIM_TIMEOUT + timedelta(seconds=1))
+        assert requeue_fire_forwards() == 1
+        run_worker("alarms")
+        forward = the_forward(incident["id"])
+        assert (forward.state, forward.attempts) == ("sent", 2)
+        assert len(fire119.received) == 1
+
+
+def test_a_forward_refused_max_attempts_times_is_marked_failed_and_left_alone(app, client, incident, fire119,
+                                                                             run_worker):
+    fire119.answers = [500] * MAX_ATTEMPTS
+    confirm(client, incident)
+    with app.app_context():
+        run_worker("alarms")
+        for _ in range(MAX_ATTEMPTS - 1):
+            assert requeue_fire_forwards() == 1
+            run_worker("alarms")
+        forward = the_forward(incident["id"])
+        assert (forward.state, forward.attempts, forward.last_error) == ("failed", MAX_ATTEMPTS, "HTTP 500")
+        assert requeue_fire_forwards() == 0
+        assert len(fire119.attempts) == MAX_ATTEMPTS
+        assert len(forward_notes(incident["id"])) == MAX_ATTEMPTS
