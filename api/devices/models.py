@@ -52,11 +52,10 @@ class Device(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('active','inactive','fault','removed')", name="status"),
         Index("ix_devices_place_path_prefix", "place_path", postgresql_ops={"place_path": "text_pattern_ops"}),
-        Index("ix_devices_type_last_seen", "type_code", "last_seen_at"),
         # The offline sweep reads only devices still online: a range scan per type.
         Index("ix_devices_online_type_last_seen", "type_code", "last_seen_at",
-              postgresql_where=db.text("offline_since IS NULL AND last_seen_at IS NOT NULL"),
-              sqlite_where=db.text("offline_since IS NULL AND last_seen_at IS NOT NULL")),
+              postgresql_where=db.text("offline_since IS NULL AND last_seen_at IS NOT NULL AND status = 'active'"),
+              sqlite_where=db.text("offline_since IS NULL AND last_seen_at IS NOT NULL AND status = 'active'")),
     )
 
     id = db.Column(db.Integer, primary_key=True)

@@ -121,7 +121,6 @@ def upgrade():
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_devices_place_id'), ['place_id'], unique=False)
         batch_op.create_index('ix_devices_place_path_prefix', ['place_path'], unique=False, postgresql_ops={'place_path': 'text_pattern_ops'})
-        batch_op.create_index('ix_devices_type_last_seen', ['type_code', 'last_seen_at'], unique=False)
 
     op.create_table('memberships',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -215,7 +214,6 @@ def downgrade():
 
     op.drop_table('memberships')
     with op.batch_alter_table('devices', schema=None) as batch_op:
-        batch_op.drop_index('ix_devices_type_last_seen')
         batch_op.drop_index('ix_devices_place_path_prefix', postgresql_ops={'place_path': 'text_pattern_ops'})
         batch_op.drop_index(batch_op.f('ix_devices_place_id'))
 
