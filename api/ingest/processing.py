@@ -147,8 +147,8 @@ def process_one(event):
             outcome.append(f"raise {rule.condition} L{rule.level}")
             if rule.opens_incident:
                 incident, opened = incidents.attach_alert(alert, event.occurred_at)
+                _note_event(incident, device, event, noted)  # new (or opened by a racing message)
                 if opened:
-                    _note_event(incident, device, event, noted)
                     incidents.note(incident, "rule", f"{label(rule.condition)}：{device.location_text or device.serial}"
                                    f"，开启 {incident.level} 级事件 · incident opened", at=event.occurred_at,
                                    data={"rule_id": rule.id, "rule_version": rule.version, "alert_id": alert.id})

@@ -139,3 +139,20 @@ def test_listing_alerts_filters_by_level_and_condition(world, client):
     assert [a["condition"] for a in by_level] == ["low_battery"]
     by_condition = client.get("/api/v1/alerts", query_string={"condition": "smoke"}, headers=auth).get_json()["items"]
     assert [a["device_serial"] for a in by_condition] == [world.serial["corridor_smoke"]]
+
+
+def test_losing_the_race_to_open_an_alert_repeats_the_winners_alert(world, monkeypatch):
+    from api.alerts import services
+
+    world.send("smoke", "fault", 0)
+    real, calls = services.open_alert, []
+
+    def racing(device_id, condition):  # the first look misses the alert another worker just opened
+        calls.append(condition)
+        return None if len(calls) == 1 else real(device_id, condition)
+
+    monkeypatch.setattr(services, "open_alert", racing)
+    result = world.send("smoke", "fault", 10)
+    [alert] = world.alerts("smoke")
+    assert (alert.count, alert.last_at) == (2, world.at(10))
+    assert world.device_event(result["event_id"]).processed_at is not None

@@ -86,3 +86,17 @@ def test_an_overlong_key_is_refused(world, client, incident_id):
     resp = _close(client, world, incident_id, "k" * 101)
     assert resp.status_code == 422 and "Idempotency-Key" in resp.get_json()["errors"]
     assert world.incident().state == "open"
+
+
+def test_answers_older_than_a_day_are_purged(world, client, incident_id, app):
+    from api.common.idempotency import IdempotencyRecord, purge_old
+    from api.extensions import db
+
+    for key in ("old", "new"):
+        client.post(f"/api/v1/incidents/{incident_id}/acknowledge",
+                    headers={**world.auth("property_staff"), "Idempotency-Key": key})
+        world.advance(86400)
+    with app.app_context():
+        assert purge_old(world.at(86400 * 2 - 1)) == 1  # "new" is one second short of a day old
+        assert [r.key for r in IdempotencyRecord.query.all()] == ["new"]
+        db.session.remove()

@@ -207,6 +207,18 @@ def test_closing_again_with_another_outcome_is_refused_and_keeps_the_first(world
     assert _forward_count(world) == 0
 
 
+def test_the_same_person_closing_again_with_the_same_outcome_gets_the_closed_incident_back(world, client):
+    # A phone retrying without an Idempotency-Key: not an error, and not a second close.
+    world.send("smoke", "smoke_alarm", 0)
+    incident_id = world.incident().id
+    world.set_now(60)
+    _post(client, world, incident_id, "close", json={"outcome": "test"})
+    world.set_now(90)
+    again = _post(client, world, incident_id, "close", json={"outcome": "test"})
+    assert again.status_code == 200 and again.get_json()["seconds_to_close"] == 60
+    assert sum(e.kind == "action" for e in world.timeline(incident_id)) == 1
+
+
 def _forward_count(world):
     with world.app.app_context():
         n = FireForward.query.count()
@@ -257,6 +269,8 @@ def test_confirming_a_fire_sets_level_1_and_queues_a_119_forward_and_the_timelin
     confirm = [e for e in world.timeline(incident_id) if e.kind == "action" and "confirmed real fire" in e.message]
     assert len(confirm) == 1 and confirm[0].actor_id == world.people["property_staff"]
     assert confirm[0].at == world.at(40)
+    incident = world.incident()
+    assert (incident.confirmed_by, incident.confirmed_at) == (world.people["property_staff"], world.at(40))
 
     again = _post(client, world, incident_id, "confirm-fire", role="operator")
     assert again.status_code == 200 and _forward_count(world) == 1
@@ -361,3 +375,22 @@ def test_a_resident_of_another_household_does_not_see_a_neighbours_incident(worl
     incident_id = world.incident().id
     assert _list(client, world, role=neighbour_id) == []
     assert _get(client, world, incident_id, role=neighbour_id).status_code == 404
+
+
+def test_losing_the_race_to_open_an_incident_joins_the_winners_incident(world, monkeypatch):
+    from api.incidents import services
+
+    world.send("smoke", "smoke_alarm", 0)
+    real, calls = services.open_incident_for, []
+
+    def racing(site_id):  # the message does not see the incident another worker just opened
+        calls.append(site_id)
+        return None if len(calls) <= 2 else real(site_id)
+
+    monkeypatch.setattr(services, "open_incident_for", racing)
+    world.send("corridor_smoke", "smoke_alarm", 30)
+    incident = world.incident()
+    assert len(world.alerts(incident_id=incident.id)) == 2
+    assert (incident.level, incident.correlated) == (1, True)
+    events = [e.message for e in world.timeline(incident.id) if e.kind == "device_event"]
+    assert events == [f"{world.serial['smoke']} smoke_alarm", f"{world.serial['corridor_smoke']} smoke_alarm"]

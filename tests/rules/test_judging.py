@@ -3,7 +3,6 @@ event rules, and messages that arrive out of order."""
 
 import pytest
 
-
 # --- hold time ------------------------------------------------------------------
 
 @pytest.mark.parametrize("device,metric,value,hold", [
