@@ -40,13 +40,13 @@ def label(condition):
 
 
 def claim(event_id, now):
+    """Take the event for this transaction. On PostgreSQL the UPDATE's row lock
+    holds until our commit; a second process waits, then finds processed_at set."""
     stmt = (update(DeviceEvent)
             .where(DeviceEvent.id == event_id, DeviceEvent.processed_at.is_(None),
                    (DeviceEvent.claimed_at.is_(None)) | (DeviceEvent.claimed_at < now - CLAIM_TIMEOUT))
             .values(claimed_at=now))
-    won = db.session.execute(stmt).rowcount == 1
-    db.session.commit()
-    return won
+    return db.session.execute(stmt).rowcount == 1
 
 
 def process_events(event_ids, budget_seconds=None):
@@ -56,18 +56,24 @@ def process_events(event_ids, budget_seconds=None):
     rows = (db.session.query(DeviceEvent.id).filter(DeviceEvent.id.in_(event_ids))
             .order_by(DeviceEvent.occurred_at, DeviceEvent.id).all()) if event_ids else []
     done = 0
+    rules_cache = {}
     for (event_id,) in rows:
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             break
-        if not claim(event_id, utcnow()):
+        now = utcnow()
+        if not claim(event_id, now):
+            db.session.rollback()
             continue
         try:
-            touched = process_one(db.session.get(DeviceEvent, event_id))
-            db.session.commit()
+            touched = process_one(db.session.get(DeviceEvent, event_id), rules_cache)
+            db.session.commit()  # the claim, the effects and processed_at together
             done += 1
         except Exception:
             db.session.rollback()
             log.exception("processing device event %s failed; the sweep will retry it", event_id)
+            # Remember the attempt so a message that always fails waits CLAIM_TIMEOUT between tries.
+            claim(event_id, now)
+            db.session.commit()
             continue
         _escalate({i.id for i in touched or []})
     return done
@@ -109,9 +115,10 @@ def _touch_device(device, event, now):
             device.signal_dbm = int(values["signal_dbm"])
 
 
-def process_one(event):
+def process_one(event, rules_cache=None):
     now = utcnow()
-    device = db.session.get(Device, event.device_id)
+    # Locked: the offline sweep must not mark a device offline while its message is being applied.
+    device = db.session.get(Device, event.device_id, with_for_update={"of": Device})
     site = alerts.site_of(device)
     outcome = []
     _touch_device(device, event, now)
@@ -139,7 +146,14 @@ def process_one(event):
     if incident is not None:
         _note_event(incident, device, event, noted)
     touched = []
-    for decision in judge(event, rules_for(device.type_code, site)):
+    key = (device.type_code, site.id)
+    if rules_cache is None or key not in rules_cache:
+        rules = rules_for(device.type_code, site)
+        if rules_cache is not None:
+            rules_cache[key] = rules
+    else:
+        rules = rules_cache[key]
+    for decision in judge(event, rules):
         rule = decision.rule
         if decision.action == "raise":
             alert, created = alerts.raise_alert(device, rule.condition, rule.level, event.occurred_at,
