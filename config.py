@@ -58,6 +58,54 @@ def env_bool(name, default):
     raise ConfigError(f"{name} must be one of {sorted(_TRUE | _FALSE)}, got {raw!r}")
 
 
+def env_choice(name, default, choices):
+    value = env_str(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def env_json_map(name, allowed_keys=None):
+    """A JSON object of non-empty strings, e.g. WECHAT_TEMPLATES='{"alarm": "tmpl-id"}'."""
+    import json
+
+    raw = env_str(name)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+        raise ConfigError(f"{name} must be a JSON object of non-empty strings, got {raw!r}")
+    if allowed_keys is not None and set(value) - set(allowed_keys):
+        raise ConfigError(f"{name}: unknown keys {sorted(set(value) - set(allowed_keys))}, "
+                          f"allowed {sorted(allowed_keys)}")
+    return value
+
+
+SMS_TEMPLATE_KINDS = ("alarm", "fire", "all_clear", "test", "login_code")
+
+
+def env_url(name, default):
+    value = env_str(name, default)
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+# What each provider backend cannot send without: refused at start-up rather
+# than discovered by the first alarm at 3 a.m.
+PROVIDER_KEYS = {
+    ("SMS_BACKEND", "aliyun"): ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME",
+                                "ALIYUN_SMS_TEMPLATES"),
+    ("SMS_BACKEND", "tencent"): ("TENCENT_SECRET_ID", "TENCENT_SECRET_KEY", "TENCENT_SMS_APP_ID",
+                                 "TENCENT_SMS_SIGN_NAME", "TENCENT_SMS_TEMPLATES"),
+    ("VOICE_BACKEND", "aliyun"): ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_VOICE_SHOW_NUMBER",
+                                  "ALIYUN_VOICE_TEMPLATES"),
+}
+
+
 class BaseConfig:
     ENV_NAME = "base"
     TESTING = False
@@ -89,7 +137,56 @@ class BaseConfig:
         self.VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
         self.VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@example.invalid")
 
-        self.SMS_BACKEND = env_str("SMS_BACKEND", "log")
+        # WeChat Official Account template messages and WeCom group robots: "log" in
+        # development (the message goes to the log), or the real API.
+        self.WECHAT_BACKEND = env_choice("WECHAT_BACKEND", "log", ("log", "wechat"))
+        self.WECHAT_APP_ID = env_str("WECHAT_APP_ID")
+        self.WECHAT_APP_SECRET = env_str("WECHAT_APP_SECRET")
+        # Template id per message kind, e.g. {"alarm": "...", "fire": "...", "all_clear": "..."}.
+        self.WECHAT_TEMPLATES = env_json_map("WECHAT_TEMPLATES", ("alarm", "fire", "all_clear", "test"))
+        self.WECHAT_API_BASE = env_str("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
+        if not self.WECHAT_API_BASE.startswith(("https://", "http://")):
+            raise ConfigError(f"WECHAT_API_BASE must be an http(s) URL, got {self.WECHAT_API_BASE!r}")
+        self.WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5, minimum=1, maximum=30)
+        if self.WECHAT_BACKEND == "wechat":
+            missing = [k for k in ("WECHAT_APP_ID", "WECHAT_APP_SECRET") if not getattr(self, k)]
+            if "alarm" not in self.WECHAT_TEMPLATES:
+                missing.append('WECHAT_TEMPLATES["alarm"]')
+            if missing:
+                raise ConfigError("WECHAT_BACKEND=wechat needs " + ", ".join(missing))
+        self.WECOM_BACKEND = env_choice("WECOM_BACKEND", "log", ("log", "wecom"))
+        self.WECOM_TIMEOUT_SECONDS = env_int("WECOM_TIMEOUT_SECONDS", 5, minimum=1, maximum=30)
+
+        self.SMS_BACKEND = env_choice("SMS_BACKEND", "log", ("log", "aliyun", "tencent"))
+        # SMS and voice providers (workers/channels/sms_aliyun.py, sms_tencent.py, voice.py).
+        self.ALIYUN_ACCESS_KEY_ID = env_str("ALIYUN_ACCESS_KEY_ID")
+        self.ALIYUN_ACCESS_KEY_SECRET = env_str("ALIYUN_ACCESS_KEY_SECRET")
+        self.ALIYUN_SMS_SIGN_NAME = env_str("ALIYUN_SMS_SIGN_NAME")
+        # Template codes per message kind: {"alarm": "SMS_123…", "fire": …, "all_clear": …, "login_code": …}
+        self.ALIYUN_SMS_TEMPLATES = env_json_map("ALIYUN_SMS_TEMPLATES", SMS_TEMPLATE_KINDS)
+        self.ALIYUN_SMS_ENDPOINT = env_url("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+        self.VOICE_BACKEND = env_choice("VOICE_BACKEND", "log", ("log", "aliyun"))
+        self.ALIYUN_VOICE_SHOW_NUMBER = env_str("ALIYUN_VOICE_SHOW_NUMBER")  # CalledShowNumber, the rented number
+        self.ALIYUN_VOICE_TEMPLATES = env_json_map("ALIYUN_VOICE_TEMPLATES", SMS_TEMPLATE_KINDS)  # {"alarm": "TTS_1…"}
+        self.ALIYUN_VOICE_ENDPOINT = env_url("ALIYUN_VOICE_ENDPOINT", "https://dyvmsapi.aliyuncs.com/")
+        self.TENCENT_SECRET_ID = env_str("TENCENT_SECRET_ID")
+        self.TENCENT_SECRET_KEY = env_str("TENCENT_SECRET_KEY")
+        self.TENCENT_SMS_APP_ID = env_str("TENCENT_SMS_APP_ID")  # SmsSdkAppId, 1400…
+        self.TENCENT_SMS_SIGN_NAME = env_str("TENCENT_SMS_SIGN_NAME")
+        # Template ids; their variables must be {1} site, {2} level, {3} incident ({1} code for login_code).
+        self.TENCENT_SMS_TEMPLATES = env_json_map("TENCENT_SMS_TEMPLATES", SMS_TEMPLATE_KINDS)
+        self.TENCENT_SMS_ENDPOINT = env_url("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com/")
+        self.TENCENT_SMS_REGION = env_choice("TENCENT_SMS_REGION", "ap-guangzhou",
+                                             ("ap-guangzhou", "ap-beijing", "ap-nanjing"))
+        self.SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+        # Delivery reports arrive at /api/v1/notify/callbacks/<provider>/<this secret>; unset, they are refused.
+        self.NOTIFY_CALLBACK_SECRET = env_str("NOTIFY_CALLBACK_SECRET")
+        if self.NOTIFY_CALLBACK_SECRET is not None and len(self.NOTIFY_CALLBACK_SECRET) < 16:
+            raise ConfigError("NOTIFY_CALLBACK_SECRET must be at least 16 characters")
+        for (backend, value), keys in PROVIDER_KEYS.items():
+            missing = [k for k in keys if getattr(self, backend) == value and not getattr(self, k)]
+            if missing:
+                raise ConfigError(f"{backend}={value} needs {', '.join(missing)}")
         self.OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=60, maximum=3600)
         self.OTP_MAX_TRIES = env_int("OTP_MAX_TRIES", 5, minimum=1, maximum=20)
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)

@@ -66,6 +66,7 @@ def _register_blueprints(app, smorest):
     from api.health import blp as health_blp
     from api.incidents.routes import blp as incidents_blp
     from api.ingest.routes import blp as ingest_blp
+    from api.notify.callbacks import blp as notify_callbacks_blp
     from api.notify.routes import blp as notify_blp
     from api.people.routes import auth_blp, people_blp
     from api.places.routes import blp as places_blp
@@ -75,7 +76,7 @@ def _register_blueprints(app, smorest):
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp, ingest_blp, rules_blp, incidents_blp,
-                notify_blp):
+                notify_blp, notify_callbacks_blp):
         smorest.register_blueprint(blp)
 
 

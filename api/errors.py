@@ -5,6 +5,8 @@ default, English when the client asks for it), `errors` maps fields to their
 problems.
 """
 
+import re
+
 from flask import jsonify, request
 from flask_smorest import Api
 from marshmallow import Schema, fields
@@ -44,6 +46,46 @@ MESSAGES = {
     "bad_credentials": ("手机号或密码错误", "Wrong phone number or password"),
     "bad_code": ("验证码错误或已过期", "The code is wrong or has expired"),
 }
+
+
+# marshmallow's field messages, in Chinese for everyone who did not ask for English.
+FIELD_MESSAGES_ZH = [
+    (re.compile(r"^Missing data for required field\.$"), "必填项"),
+    (re.compile(r"^Unknown field\.$"), "未知字段"),
+    (re.compile(r"^Field may not be null\.$"), "不能为空"),
+    (re.compile(r"^Not a valid integer\.$"), "不是有效的整数"),
+    (re.compile(r"^Not a valid number\.$"), "不是有效的数字"),
+    (re.compile(r"^Not a valid string\.$"), "不是有效的文本"),
+    (re.compile(r"^Not a valid boolean\.$"), "不是有效的是/否值"),
+    (re.compile(r"^Not a valid URL\.$"), "不是有效的网址"),
+    (re.compile(r"^Not a valid datetime\.$"), "不是有效的时间"),
+    (re.compile(r"^Not a valid list\.$"), "不是有效的列表"),
+    (re.compile(r"^Invalid input type\.$"), "输入类型不正确"),
+    (re.compile(r"^Not a valid aware datetime\.$"), "时间需带时区（如 +08:00）"),
+    (re.compile(r"^Must be one of: (.*)\.$"), r"必须是以下之一：\1"),
+    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"), r"须在 \1 到 \2 之间"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"长度须在 \1 到 \2 之间"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"长度至少 \1"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"长度最多 \1"),
+    (re.compile(r"^not a valid mainland China mobile number$"), "不是有效的中国大陆手机号"),
+    (re.compile(r"^already registered$"), "已登记"),
+    (re.compile(r"^no such place$"), "没有该场所"),
+]
+
+
+def localise_errors(errors):
+    """Field messages in Chinese unless the caller asked for English."""
+    if wants_english():
+        return errors
+    if isinstance(errors, dict):
+        return {k: localise_errors(v) for k, v in errors.items()}
+    if isinstance(errors, list):
+        return [localise_errors(v) for v in errors]
+    if isinstance(errors, str):
+        for pattern, replacement in FIELD_MESSAGES_ZH:
+            if pattern.match(errors):
+                return pattern.sub(replacement, errors)
+    return errors
 
 
 def wants_english():
@@ -95,7 +137,7 @@ class Forbidden(AppError):
 def error_body(code, message=None, errors=None):
     if isinstance(message, tuple):  # (中文, English)
         message = message[1] if wants_english() else message[0]
-    return {"code": code, "message": message or message_for(code), "errors": errors or {}}
+    return {"code": code, "message": message or message_for(code), "errors": localise_errors(errors or {})}
 
 
 def error_response(status, code, message=None, errors=None, headers=None):

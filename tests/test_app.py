@@ -96,3 +96,12 @@ def test_config_is_parsed_strictly(monkeypatch, name, value):
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError):
         load_config("staging")
+
+
+def test_field_errors_speak_chinese_by_default_and_english_on_request(client):
+    zh = client.post("/api/v1/auth/login", json={"password": "x"}).get_json()
+    assert zh["errors"]["phone"] == ["必填项"]
+    en = client.post("/api/v1/auth/login", json={"password": "x"}, headers={"Accept-Language": "en"}).get_json()
+    assert en["errors"]["phone"] == ["Missing data for required field."]
+    bad = client.post("/api/v1/auth/login", json={"phone": "12345", "password": "x"}).get_json()
+    assert bad["errors"]["phone"] == ["不是有效的中国大陆手机号"]

@@ -281,6 +281,11 @@ CASES += [
     Case("post", "/api/v1/alerts/<int:alert_id>/acknowledge", "write",
          lambda w, s: f"/api/v1/alerts/{_alert_id(w, s)}/acknowledge",
          ok=only(ACTORS + ["maintainer"], 200, 403)),
+    # delivery reports from SMS providers: a secret in the path, no user login
+    Case("post", "/api/v1/notify/callbacks/aliyun-sms/<string:secret>", "public",
+         lambda w, s: "/api/v1/notify/callbacks/aliyun-sms/x"),
+    Case("post", "/api/v1/notify/callbacks/tencent-sms/<string:secret>", "public",
+         lambda w, s: "/api/v1/notify/callbacks/tencent-sms/x"),
 ]
 
 SKIP_RULES = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<path:filename>"}

@@ -62,8 +62,16 @@ def send_login_code(phone):
         db.session.commit()
         minutes = current_app.config["OTP_TTL_SECONDS"] // 60
         text = f"【消防预警】您的登录验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
-        sms_channel().send(Outgoing(channel="sms", address=phone, text=text, kind="login_code",
-                                    payload={"template": "login_code", "params": {"code": code}}))
+        from workers.channels.base import TransportError
+
+        try:
+            sms_channel().send(Outgoing(channel="sms", address=phone, text=text, kind="login_code",
+                                        payload={"template": "login_code", "params": {"code": code}}))
+        except TransportError as exc:
+            current_app.logger.warning("login code SMS to %s failed: %s", phone[-4:], exc.message)
+            raise AppError("sms_unavailable", status=503,
+                           message=("短信暂时发送失败，请稍后重试或使用密码登录",
+                                    "The SMS could not be sent; try again later or log in with your password"))
     return {"status": "sent", "expires_in": current_app.config["OTP_TTL_SECONDS"]}
 
 

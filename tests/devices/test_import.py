@@ -115,7 +115,7 @@ def test_already_registered_serials_are_rejected(client, world):
     assert send(client, world, csv).status_code == 200
     again = send(client, world, csv)
     assert again.status_code == 422
-    assert again.get_json()["errors"]["rows"] == [{"line": 2, "errors": {"serial": ["already registered"]}}]
+    assert again.get_json()["errors"]["rows"] == [{"line": 2, "errors": {"serial": ["已登记"]}}]
 
 
 def test_multipart_upload(client, world):

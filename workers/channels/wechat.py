@@ -14,8 +14,9 @@ the cached token, fetches a new one once, and sends again.
 Outcomes: 43004 (the person no longer follows the account) and 40003 (not an
 openid of this account) are permanent: retrying cannot help, so the person moves
 to the next channel (SMS) at once. The openid is kept: a follower who follows
-again has the same openid. 45009 (quota), -1 (busy), HTTP 5xx, timeouts and
-anything unknown are temporary: retried with backoff.
+again has the same openid. So are a kind without a template, 40037 and 47003
+(the template configuration is wrong). 45009 (quota), -1 (busy), HTTP 5xx,
+timeouts and anything unknown are temporary: retried with backoff.
 
 `client_msg_id` is the same for every attempt of one Notification (incident,
 kind, openid), so a retry after a timeout that WeChat had in fact accepted is
@@ -36,7 +37,10 @@ from workers.channels.base import Channel, TransportError
 log = logging.getLogger("wechat")
 
 TOKEN_ERRORS = {40001, 40014, 42001}  # invalid credential, invalid token, token expired
-PERMANENT = {43004: "the person no longer follows the account", 40003: "not an openid of this account"}
+PERMANENT = {43004: "the person no longer follows the account", 40003: "not an openid of this account",
+             # the template is not the account's, or its fields are not ours: an operator must fix
+             # WECHAT_TEMPLATES; retrying cannot help, so the person goes to the next channel now
+             40037: "invalid template_id", 47003: "template data does not fit the template"}
 TOKEN_MARGIN = 300  # seconds before WeChat's expiry that a cached token is replaced
 KIND_ZH = {"alarm": "火灾预警", "fire": "确认火警", "all_clear": "警报解除", "test": "测试消息"}
 KIND_EN = {"alarm": "Fire alert", "fire": "FIRE confirmed", "all_clear": "All clear", "test": "Test"}

@@ -6,7 +6,8 @@
 
 A confirmed fire, or a level-1 incident, mentions everyone in the group (@all).
 93000 (the webhook key is invalid: the robot was removed) is permanent, and the
-GroupChannel is disabled so later incidents do not try it; 45009 (the robot's
+GroupChannel is disabled (by delivery.py, in the transaction that records the
+attempt) so later incidents do not try it; 45009 (the robot's
 limit of 20 messages a minute) and anything else are temporary: retried with backoff.
 """
 
@@ -59,18 +60,7 @@ class WecomChannel(Channel):
         if code == 0:
             return "wecom-ok"  # the robot API gives no message id
         detail = f"wecom errcode {code}: {str(answer.get('errmsg', ''))[:120] if isinstance(answer, dict) else ''}"
-        if code == INVALID_KEY:
-            disable_group(message.address)
+        if code == INVALID_KEY:  # permanent: delivery._disable_address disables the GroupChannel
             raise TransportError(f"{detail} (the robot's key is invalid)", permanent=True)
         raise TransportError(detail)
 
-
-def disable_group(url):
-    """Mark every group channel with this webhook disabled (in this thread's own session)."""
-    from api.common.clock import utcnow
-    from api.extensions import db
-    from api.notify.models import GroupChannel
-
-    GroupChannel.query.filter(GroupChannel.url == url, GroupChannel.disabled_at.is_(None)).update(
-        {"disabled_at": utcnow()}, synchronize_session=False)
-    db.session.commit()

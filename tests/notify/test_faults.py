@@ -1,0 +1,312 @@
+"""A flushed Redis or a killed worker loses nothing and sends nothing twice.
+
+Deliveries are rows before they are jobs, and a job claims its rows before it
+sends: so a queue emptied under the worker's feet loses nothing (the auditor
+queues the rows again) and a job run twice sends once. A worker killed in the
+middle of a fan-out is the one place where "once" becomes "at least once"; see
+test_a_worker_killed_mid_fanout_loses_nobody for exactly how much.
+
+Only this run's queues and keys are touched (other runs share the Redis server).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from api.extensions import db, redis_client
+from tests import factories as f
+from tests.fakes.push_service import FakePushService
+from tests.notify import helpers as h
+from workers.channels.sms import LogSms
+from workers.queues import get_queue
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def roomy(service):
+    """socketserver listens with a backlog of 5: twenty senders connecting at once get
+    connection resets a real push service would not give. Linux lets a listening socket
+    be given a larger backlog."""
+    service.server.socket.listen(128)
+    return service
+
+
+def crowd(app, push, w, n):
+    """n more residents of the alarming household, each with a push subscription."""
+    from api.notify.models import PushSubscription
+    from api.places.models import Place
+
+    endpoints = []
+    with app.app_context():
+        household = db.session.get(Place, w["tree"]["household"])
+        for _ in range(n):
+            user = f.user("resident", place=household)
+            sub = push.subscribe()
+            db.session.add(PushSubscription(user_id=user.id, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                                            auth=sub["keys"]["auth"]))
+            endpoints.append(sub["endpoint"])
+        db.session.commit()
+    return endpoints
+
+
+def pushes_per_endpoint(push):
+    return Counter(f"{push.origin}/push/{r['sub']}" for r in push.received)
+
+
+def push_rows(app):
+    """Per push notification: the states of its deliveries."""
+    with app.app_context():
+        from api.notify.models import Notification
+
+        return {n.address: [d.state for d in n.deliveries]
+                for n in Notification.query.filter_by(channel="push", kind="alarm")}
+
+
+def audit(app):
+    with app.app_context():
+        from workers.delivery import audit as run
+
+        return run()
+
+
+def test_a_flushed_queue_loses_nothing_and_sends_nothing_twice(app, client, push, clock):
+    roomy(push)
+    w = h.world(app, push)
+    endpoints = list(w["subs"].values()) + crowd(app, push, w, 19)  # 21 people on push at step 0
+    clock.at(0)
+    h.alarm(client, w)  # the step ran: 21 Delivery rows pending, one job queued
+    with app.app_context():
+        queue = get_queue("notify")
+        assert queue.count >= 1
+        queue.empty()  # what a flushed (or restarted, keep-nothing) Redis does to this run's queue
+        assert queue.count == 0
+    h.run_worker(app, "notify")
+    assert push.received == []  # the job is gone; the rows are not
+    assert all(states == ["pending"] for states in push_rows(app).values())
+
+    clock.at(15)
+    assert audit(app) == 21
+    h.run_worker(app, "notify")
+    assert pushes_per_endpoint(push) == {e: 1 for e in endpoints}
+    assert all(states == ["sent"] for states in push_rows(app).values()) and len(push_rows(app)) == 21
+
+    clock.at(30)  # and the auditor finds nothing more to do
+    assert audit(app) == 0
+    h.run_worker(app, "notify")
+    assert pushes_per_endpoint(push) == {e: 1 for e in endpoints}
+    assert push.rejected == []
+
+
+def test_a_job_queued_twice_sends_once(app, client, push, clock):
+    """The auditor's copy of a job still waiting in the queue (a slow worker, not a lost job)."""
+    roomy(push)
+    w = h.world(app, push)
+    endpoints = list(w["subs"].values()) + crowd(app, push, w, 19)
+    clock.at(0)
+    h.alarm(client, w)
+    clock.at(15)
+    assert audit(app) == 21
+    with app.app_context():
+        assert get_queue("notify").count >= 2
+    h.run_worker(app, "notify")
+    assert pushes_per_endpoint(push) == {e: 1 for e in endpoints}
+    assert all(states == ["sent"] for states in push_rows(app).values())
+
+
+def test_a_flushed_queue_at_a_later_step_loses_nothing(app, client, push, clock):
+    """The steps are rows: the step-1 SMS job lost with the queue is queued again by the auditor."""
+    w = h.world(app, push)
+    clock.at(0)
+    h.alarm(client, w)
+    h.run_worker(app, "notify")
+    for payload in (m["payload"] for m in push.received):  # the phones confirm: no early SMS
+        client.post("/api/v1/push/receipts", json={"token": payload["receipt"]})
+    clock.at(61)
+    with app.app_context():
+        from api.notify.escalation import run_due
+
+        assert run_due()  # step 1 ran and queued its jobs
+        get_queue("notify").empty()
+    h.run_worker(app, "notify")
+    assert LogSms.outbox == []
+    clock.at(76)
+    assert audit(app) >= 2
+    h.run_worker(app, "notify")
+    for role in ("resident", "property_staff"):
+        assert [m["to"] for m in LogSms.outbox].count(w["phones"][role]) == 1
+
+
+# --- a worker killed in the middle of a fan-out ---------------------------------------------
+
+class SlowPushService(FakePushService):
+    """A push service that takes `delay` seconds per push, one push at a time: a fan-out
+    stays in progress long enough to kill its worker in the middle."""
+
+    delay = 0.1
+
+    def __init__(self, key):
+        self.turn, self.busy = threading.Lock(), 0
+        super().__init__(key)
+        roomy(self)
+
+    def _handler(self):
+        base, service = super()._handler(), self
+
+        class Handler(base):
+            def do_POST(self):
+                with service.lock:
+                    service.busy += 1
+                try:
+                    with service.turn:
+                        time.sleep(service.delay)
+                        super().do_POST()
+                finally:
+                    with service.lock:
+                        service.busy -= 1
+
+        return Handler
+
+
+# The worker as production runs it (`rq worker notify`: a forking Worker, one work horse
+# per job), on this test run's database, Redis and queue prefix (the TEST_* variables
+# tests/conftest.py put in the environment) through create_app("testing").
+WORKER = """
+import os, sys
+sys.path.insert(0, os.getcwd())
+from api import create_app
+import workers.queues as queues
+app = create_app("testing")
+queues._app = app
+with app.app_context():
+    from rq import Worker
+    from api.extensions import redis_client
+    Worker([queues.get_queue("notify")], connection=redis_client(), name=os.environ["FA_WORKER_NAME"]).work(
+        burst=True)
+"""
+
+
+def children(pid):
+    """Processes whose parent is `pid` (RQ's work horse)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def slow_push(app):
+    saved = {k: app.config.get(k) for k in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")}
+    service = SlowPushService(h.vapid(app)).start()
+    yield service
+    service.stop()
+    app.config.update(saved)
+
+
+def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
+    """SIGKILL to a real forking RQ worker in the middle of a fan-out, then the auditor.
+
+    The at-least-once window, honestly: a push the push service has accepted but whose
+    result the dead worker had not yet committed is sent again by the auditor. The worker
+    commits results as they come in (every 50, or every 0.25 s), so that window is the pushes
+    in flight when it died plus those answered since its last commit: never the people it had
+    recorded, but up to FANOUT_THREADS in flight. The copy carries the same Topic header
+    (incident and kind), so a push service still holding the first for an offline phone
+    replaces it instead of adding a second; a phone that already showed the first gets a
+    second notification with the same tag, which the service worker shows in its place.
+    What can be asserted: nobody gets nothing, nobody gets more than two, everybody recorded
+    before the kill gets exactly one, and each notification ends with exactly one sent Delivery.
+    """
+    push = slow_push
+    clock.now = datetime.now(timezone.utc)  # the worker process runs on real time: so does the test
+    w = h.world(app, push)
+    endpoints = list(w["subs"].values()) + crowd(app, push, w, 18)  # 20 people, 0.1 s each, one at a time
+    h.alarm(client, w)  # the step ran; its job waits in this run's notify queue
+    assert set(map(tuple, push_rows(app).values())) == {("pending",)}
+
+    name = f"{app.config['RQ_QUEUE_PREFIX']}killed-{uuid.uuid4().hex[:6]}"
+    env = {**os.environ, "FA_WORKER_NAME": name, "VAPID_PUBLIC_KEY": app.config["VAPID_PUBLIC_KEY"],
+           "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"], "VAPID_SUBJECT": app.config["VAPID_SUBJECT"]}
+    log = open(os.devnull, "w") if os.environ.get("FA_QUIET_WORKER", "1") == "1" else None
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=log, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while len(push.received) < 8:
+            assert worker.poll() is None, worker.stderr.read().decode()[-3000:]
+            assert time.time() < deadline, "the worker never got going"
+            time.sleep(0.01)
+        # RQ runs each job in a work horse forked into its own process group (os.setpgrp):
+        # killing the worker's group alone would leave the horse to finish the job.
+        horses = children(worker.pid)
+        kill_group(worker.pid)
+        for horse in horses:
+            kill_group(horse)
+        worker.wait(10)
+        accepted_at_kill = len(push.received)
+    finally:
+        if worker.poll() is None:
+            kill_group(worker.pid)
+        worker.stderr.close()
+        if log:
+            log.close()
+        with app.app_context():  # the dead worker's registration (its keys carry this run's prefix)
+            r = redis_client()
+            r.srem("rq:workers", f"rq:worker:{name}")
+            r.delete(f"rq:worker:{name}")
+    assert horses, "no work horse was running: the kill did not land mid-job"
+    assert accepted_at_kill < 20, "the fan-out had finished before the kill"
+
+    # The requests the horse had already written reach the push service all the same
+    # (a real one, having read a whole request, delivers it too): let them land.
+    deadline = time.time() + 10
+    while push.busy and time.time() < deadline:
+        time.sleep(0.02)
+    states = push_rows(app)
+    recorded = {e for e, s in states.items() if s == ["sent"]}
+    stuck = {e for e, s in states.items() if s == ["sending"]}
+    assert recorded | stuck == set(endpoints) and not recorded & stuck
+    assert recorded, "nothing was committed before the kill: results are recorded only at the end"
+    assert stuck, "nothing was left in flight"
+
+    # The auditor: rows stuck "sending" past the stale window are queued again.
+    from workers.delivery import STALE_SENDING
+
+    clock.now = datetime.now(timezone.utc) + STALE_SENDING + timedelta(seconds=5)
+    push.delay = 0
+    assert audit(app) == len(stuck)
+    h.run_worker(app, "notify")
+
+    counts = pushes_per_endpoint(push)
+    print("KILL", accepted_at_kill, "recorded", len(recorded), "stuck", len(stuck), "twice", sum(1 for c in counts.values() if c == 2))
+    assert set(counts) == set(endpoints)  # nobody got nothing
+    assert max(counts.values()) <= 2  # nobody got more than two
+    assert {e for e in recorded if counts[e] != 1} == set()  # the recorded ones exactly once
+    assert {e: s for e, s in push_rows(app).items()} == {e: ["sent"] for e in endpoints}  # one sent row each
+    topics = {}
+    for r in push.received:
+        topics.setdefault(r["sub"], set()).add(r["headers"]["Topic"])
+    assert all(len(t) == 1 for t in topics.values())  # a copy replaces rather than adds
+    assert push.rejected == []
