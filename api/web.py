@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import abort, current_app, send_from_directory
+from flask import abort, current_app, redirect, send_from_directory
 
 
 def _swagger_dist():
@@ -15,6 +15,11 @@ def register_web(app):
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_assets(filename):
         return send_from_directory(_swagger_dist(), filename, max_age=86400)
+
+    @app.get("/i/<int:incident_id>")
+    def incident_link(incident_id):
+        """The short link in SMS and WeChat messages, into the PWA's incident screen."""
+        return redirect(f"/#/incidents/{incident_id}", code=302)
 
     @app.get("/")
     @app.get("/<path:filename>")

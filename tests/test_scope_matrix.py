@@ -275,6 +275,12 @@ CASES += [
                             "keys": {"p256dh": "B" + "x" * 86, "auth": "a" * 22}}, ok=everyone(201)),
     Case("delete", "/api/v1/push/subscriptions", "global", lambda w, s: "/api/v1/push/subscriptions",
          body=lambda w, s: {"endpoint": "https://push.example.cn/none"}, ok=everyone(404)),
+    Case("get", "/api/v1/escalation-policies", "global", lambda w, s: "/api/v1/escalation-policies",
+         ok=only(["admin", "operator"], 200, 403)),
+    Case("put", "/api/v1/escalation-policies", "global", lambda w, s: "/api/v1/escalation-policies",
+         body=lambda w, s: {"place_id": w.side(s)["community"], "steps": [
+             {"delay_s": 0, "notify": [{"tier": "residents", "channels": ["push", "sms"]}]}]},
+         ok=ADMIN_ONLY),
     Case("get", "/api/v1/me/notifications", "global", lambda w, s: "/api/v1/me/notifications", ok=everyone(200)),
     Case("get", "/api/v1/incidents/<int:incident_id>/notifications", "read",
          lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}/notifications", ok=everyone(200)),

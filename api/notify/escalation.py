@@ -232,14 +232,6 @@ def enqueue_deliveries(delivery_ids, tag):
 
 # --- hooks called by the incident transitions ---------------------------------------
 
-def on_opened(incident_id, now=None):
-    incident = db.session.get(Incident, incident_id)
-    if incident.escalation_token is None and incident.state == "open":
-        start(incident, now)
-        db.session.commit()
-    return run_due(now, incident_id=incident_id)
-
-
 def on_acknowledged(incident):
     stop(incident)
     schedule_reescalation(incident)

@@ -22,7 +22,8 @@ def text(incident, kind, locale="zh-CN", base_url=""):
     english = (locale or "").startswith("en")
     site = incident.site
     when = (incident.opened_at.astimezone(SHANGHAI)).strftime("%H:%M")
-    link = f"{base_url.rstrip('/')}/#/incidents/{incident.id}" if base_url else f"#/incidents/{incident.id}"
+    # /i/<id> redirects into the PWA: a short link keeps an SMS within one segment.
+    link = f"{base_url.rstrip('/')}/i/{incident.id}" if base_url else f"/i/{incident.id}"
     what, where = _what(incident, english)
     if kind == "all_clear":
         outcome = incident.outcome or "closed"
@@ -36,7 +37,7 @@ def text(incident, kind, locale="zh-CN", base_url=""):
         return f"【火警】{site.name}确认火情 {when}，请立即疏散/处置！{site.address or ''} {link}"
     if english:
         return f"[Fire alert] {LEVEL_EN[incident.level]} {what} at {site.name} {where} {when}. Check now: {link}"
-    return f"【消防预警】{LEVEL_ZH[incident.level]}{what}：{site.name}{where} {when}，请立即核实 {link}"
+    return f"【消防预警】{LEVEL_ZH[incident.level]}{what}：{site.name}{where} {when} 请立即核实 {link}"
 
 
 def push_payload(incident, kind, delivery_token, locale="zh-CN"):

@@ -5,9 +5,10 @@ from flask_smorest import Blueprint
 
 from api.errors import AppError
 from api.incidents.schemas import IncidentSchema
-from api.notify import services
+from api.notify import policies, services
 from api.notify.schemas import (
     NotificationSchema,
+    PolicySchema,
     PushActionSchema,
     PushSubscriptionSchema,
     ReceiptSchema,
@@ -87,3 +88,21 @@ class PushActions(MethodView):
     def post(self, data):
         """The notification's action button (service worker, no login): acknowledge as the person it was sent to."""
         return services.act_from_notification(data["token"], data["action"])
+
+
+@blp.route("/escalation-policies")
+class EscalationPolicies(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(200, PolicySchema(many=True))
+    def get(self):
+        """The default policy and the communities' own (admins, operators)."""
+        return policies.list_policies()
+
+    @blp.doc(security=SECURED)
+    @blp.arguments(PolicySchema)
+    @blp.response(200, PolicySchema)
+    def put(self, data):
+        """Set the default policy (no place_id) or a community's (admins)."""
+        return policies.put_policy(data)

@@ -66,3 +66,12 @@ class NotificationSchema(Schema):
 class PushActionSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=8, max=64))
     action = fields.String(required=True, validate=validate.OneOf(["acknowledge"]))
+
+
+class PolicySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    place_id = fields.Integer(allow_none=True, load_default=None)
+    name = fields.String(validate=validate.Length(max=100))
+    steps = fields.List(fields.Dict(), required=True)
+    receipt_timeout_s = fields.Integer(validate=validate.Range(min=5, max=600))
+    on_scene_timeout_s = fields.Integer(validate=validate.Range(min=60, max=7200))
