@@ -300,7 +300,6 @@ def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
     h.run_worker(app, "notify")
 
     counts = pushes_per_endpoint(push)
-    print("KILL", accepted_at_kill, "recorded", len(recorded), "stuck", len(stuck), "twice", sum(1 for c in counts.values() if c == 2))
     assert set(counts) == set(endpoints)  # nobody got nothing
     assert max(counts.values()) <= 2  # nobody got more than two
     assert {e for e in recorded if counts[e] != 1} == set()  # the recorded ones exactly once
@@ -310,3 +309,54 @@ def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
         topics.setdefault(r["sub"], set()).add(r["headers"]["Topic"])
     assert all(len(t) == 1 for t in topics.values())  # a copy replaces rather than adds
     assert push.rejected == []
+
+
+# --- a receipt that overtakes the sender's own record -------------------------------------
+
+class EagerPhones(FakePushService):
+    """Phones that confirm a push (the service worker's receipt) before the push service
+    has even answered the sender: the receipt reaches the database first."""
+
+    def __init__(self, key, app):
+        self.app = app
+        super().__init__(key)
+
+    def _handler(self):
+        base, service = super()._handler(), self
+
+        class Handler(base):
+            def send_response(self, code, message=None):
+                if code == 201:
+                    sub_id = self.path.rsplit("/", 1)[1]
+                    with service.lock:
+                        payload = [r["payload"] for r in service.received if r["sub"] == sub_id][-1]
+                    resp = service.app.test_client().post("/api/v1/push/receipts", json={"token": payload["receipt"]})
+                    assert resp.status_code == 200
+                super().send_response(code, message)
+
+        return Handler
+
+
+def test_a_receipt_before_the_senders_record_stands(app, client, clock):
+    saved = {k: app.config.get(k) for k in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")}
+    push = EagerPhones(h.vapid(app), app).start()
+    try:
+        w = h.world(app, push)
+        clock.at(0)
+        h.alarm(client, w)
+        h.run_worker(app, "notify")
+        assert len(push.received) == 2
+        with app.app_context():
+            from api.notify.models import Delivery
+
+            rows = Delivery.query.all()
+            assert [(d.state, d.delivered_at is not None, d.sent_at is not None, bool(d.provider_id))
+                    for d in rows] == [("delivered", True, True, True)] * 2  # not overwritten by "sent"
+        clock.at(30)
+        with app.app_context():
+            from workers.delivery import receipt_sweep
+
+            assert receipt_sweep() == []  # delivered: nobody is moved to SMS
+    finally:
+        push.stop()
+        app.config.update(saved)

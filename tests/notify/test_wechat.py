@@ -138,6 +138,25 @@ def test_the_cached_token_is_replaced_before_wechat_expires_it(app, wechat):
         assert channel.access_token() not in (first, second) and wechat.token_requests == 3
 
 
+def test_a_token_wechat_will_not_give_is_not_asked_for_again_by_every_message(app, wechat):
+    """A wrong secret, or this server's IP not on the account's list (40164): the day's
+    token calls are few, so one refusal is remembered for a while and the messages wait."""
+    from workers.channels.base import Outgoing, TransportError
+
+    wechat.fail_next(40164, path="token", times=10)
+    with app.app_context():
+        channel = WechatChannel()
+        for _ in range(3):
+            with pytest.raises(TransportError) as raised:
+                channel.send(Outgoing(channel="wechat", address=wechat.follow(), text="x", incident_id=1))
+            assert not raised.value.permanent and "40164" in raised.value.message
+        assert wechat.token_requests == 1
+        redis_client().delete(rkey("wechat", "token-refused", wechat.app_id))  # (30 s later)
+        with pytest.raises(TransportError):
+            channel.access_token()
+        assert wechat.token_requests == 2
+
+
 def wechat_at_step_one(app, w):
     """A community whose step 1 tells residents and property staff on WeChat only."""
     with app.app_context():

@@ -72,11 +72,12 @@ def test_the_community_group_gets_the_robot_message_at_step_one(app, client, rob
     tick(app, clock, 61)
     [message] = robots.robot_messages(url)
     incident_id = h.the_incident(client, w)
+    [row] = wecom_rows(app)
+    assert message["content"] == row["text"]  # the message as stored (a link to the incident in it)
     assert "阳明花园3栋" in message["content"] and "烟雾报警" in message["content"]
-    assert f"https://119.example.cn/#/incidents/{incident_id}" in message["content"]
+    assert f"https://119.example.cn/i/{incident_id}" in message["content"]
     assert "mentioned_mobile_list" not in message  # a single unconfirmed alarm does not @ everyone
-    assert [(n["user_id"], n["tier"], n["step"], n["states"]) for n in wecom_rows(app)] == [
-        (None, "community_group", 1, ["sent"])]
+    assert (row["user_id"], row["tier"], row["step"], row["states"]) == (None, "community_group", 1, ["sent"])
     tick(app, clock, 200)
     assert len(robots.robot_messages(url)) == 1
 

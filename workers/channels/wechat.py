@@ -42,6 +42,7 @@ PERMANENT = {43004: "the person no longer follows the account", 40003: "not an o
              # WECHAT_TEMPLATES; retrying cannot help, so the person goes to the next channel now
              40037: "invalid template_id", 47003: "template data does not fit the template"}
 TOKEN_MARGIN = 300  # seconds before WeChat's expiry that a cached token is replaced
+REFUSED_FOR = 30  # seconds a failed token fetch is remembered before WeChat is asked again
 KIND_ZH = {"alarm": "火灾预警", "fire": "确认火警", "all_clear": "警报解除", "test": "测试消息"}
 KIND_EN = {"alarm": "Fire alert", "fire": "FIRE confirmed", "all_clear": "All clear", "test": "Test"}
 
@@ -146,6 +147,7 @@ class WechatChannel(Channel):
         from api.extensions import redis_client, rkey
 
         key, lock = rkey("wechat", "token", self.app_id), rkey("wechat", "token-lock", self.app_id)
+        refused = rkey("wechat", "token-refused", self.app_id)
         try:
             r = redis_client()
             if stale:
@@ -153,6 +155,7 @@ class WechatChannel(Channel):
             cached = r.get(key)
             if cached:
                 return cached.decode()
+            self._raise_if_refused(r, refused)
             mine = uuid.uuid4().hex
             if not r.set(lock, mine, nx=True, ex=10):
                 deadline = time.monotonic() + 3  # another worker is fetching it: wait for that one
@@ -161,15 +164,27 @@ class WechatChannel(Channel):
                     cached = r.get(key)
                     if cached:
                         return cached.decode()
+                    self._raise_if_refused(r, refused)
             try:  # (after 3 s without a token from the other worker, fetch it here)
                 token, expires_in = self._fetch_token()
                 r.set(key, token, ex=cache_seconds(expires_in))
+            except TransportError as exc:
+                # WeChat allows few token calls a day: a fan-out must not spend them all on one
+                # wrong secret or unlisted server IP. The messages wait and retry meanwhile.
+                r.set(refused, exc.message, ex=REFUSED_FOR)
+                raise
             finally:
                 r.eval(_DROP_IF_SAME, 1, lock, mine)
             return token
         except redis.RedisError:
             log.warning("Redis unreachable: keeping the WeChat access token in this process")
             return self._memory_token(stale)
+
+    @staticmethod
+    def _raise_if_refused(r, refused):
+        reason = r.get(refused)
+        if reason:
+            raise TransportError(f"{reason.decode()} (not asking again for {REFUSED_FOR} s)")
 
     def _memory_token(self, stale):
         with self._memory_lock:
