@@ -50,17 +50,20 @@ endif
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export PUPPETEER_SKIP_DOWNLOAD := 1
 
-# Debian's chromium for the browser tests (tests/pwa) and bench/lighthouse.py; never
-# `playwright install`. Root installs directly, others through sudo when it asks no
-# password. When it cannot be installed the browser tests skip and say why.
+# Debian's chromium for the browser tests (tests/pwa) and bench/lighthouse.py, and a
+# small Chinese font so its screenshots show Chinese; never `playwright install`.
+# Root installs directly, others through sudo when it asks no password. When they
+# cannot be installed the browser tests skip and say why.
 chromium:
-	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	@need=""; [ -x /usr/bin/chromium ] || need="chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || need="$$need fonts-wqy-microhei"; \
+	if [ -z "$$need" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	else echo "chromium: /usr/bin/chromium is missing and neither root nor sudo can install it; browser tests will skip"; exit 0; fi; \
+	else echo "chromium: cannot install$$need (not root, no sudo; without chromium the browser tests skip)"; exit 0; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get install -y --no-install-recommends chromium \
-	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; } \
-	  || echo "chromium: apt-get could not install it; browser tests will skip"
+	$$SUDO apt-get install -y --no-install-recommends $$need \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $$need; } \
+	  || echo "chromium: apt-get could not install$$need (without chromium the browser tests skip)"
 
 # --- Running and testing --------------------------------------------------
 run: venv pwa

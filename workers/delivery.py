@@ -37,7 +37,7 @@ from workers.queues import job
 log = logging.getLogger("delivery")
 BACKOFF = (5, 15, 45, 120, 300)  # seconds before attempts 2..6
 MAX_ATTEMPTS = len(BACKOFF) + 1
-STALE_SENDING = timedelta(seconds=90)
+STALE_SENDING = timedelta(seconds=180)  # longer than deliver_batch's timeout: a live job is never raced
 FANOUT_THREADS = 64  # a push service 50 ms away: 1,000 in ~0.8 s of waiting; loopback is CPU-bound either way
 CHUNK = 500  # ids per IN (…) list
 COMMIT_EVERY, COMMIT_INTERVAL = 50, 0.25  # results recorded before a commit; seconds at most between commits

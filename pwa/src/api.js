@@ -1,9 +1,12 @@
 // fetch wrapper for /api/v1: JSON both ways, Bearer token, one refresh on
 // token_expired, Accept-Language of the chosen locale. Every API error is JSON
 // {code, message, errors}; it is thrown as ApiError with the server's message.
+// A network failure is ApiError status 0 (code 'network').
+import { idb, safe } from './db.js';
 import { getLocale, t } from './i18n.js';
 
 const BASE = '/api/v1';
+const TIMEOUT_MS = 12000; // a request the network swallows counts as offline
 const ACCESS = 'fa.access';
 const REFRESH = 'fa.refresh';
 
@@ -42,8 +45,26 @@ const store = {
 
 export const isLoggedIn = () => Boolean(store.get(ACCESS));
 
+// The user id the access token was issued to (its `sub`), to keep one login's
+// queued actions from being sent with another's.
+export function currentUserId() {
+  try {
+    const part = store.get(ACCESS).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return String(JSON.parse(atob(part)).sub);
+  } catch {
+    return null;
+  }
+}
+
+// The service worker cannot read localStorage: it gets the access token (never the
+// refresh token) through IndexedDB, to replay the outbox with the app closed.
+const shareToken = (access) => safe(access ? idb.put('meta', { key: 'auth', access }) : idb.del('meta', 'auth'));
+
 export function saveTokens({ access_token, refresh_token }) {
-  if (access_token) store.set(ACCESS, access_token);
+  if (access_token) {
+    store.set(ACCESS, access_token);
+    shareToken(access_token);
+  }
   if (refresh_token) store.set(REFRESH, refresh_token);
 }
 
@@ -53,25 +74,34 @@ export function setLoggedOutHandler(fn) {
   onLoggedOut = fn;
 }
 
+// The login and everything learnt with it: tokens, last-known data.
 export function clearSession() {
   store.del(ACCESS);
   store.del(REFRESH);
+  shareToken(null);
+  safe(idb.clear('cache'));
 }
 
-async function send(path, { method = 'GET', body, token } = {}) {
-  const headers = { Accept: 'application/json', 'Accept-Language': getLocale() };
+async function send(path, { method = 'GET', body, token, headers: extra } = {}) {
+  const headers = { Accept: 'application/json', 'Accept-Language': getLocale(), ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
   let response;
   try {
     response = await fetch(BASE + path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      // the outbox sends a stored body string: byte for byte the same on every replay
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       cache: 'no-store',
+      signal: abort.signal,
     });
   } catch {
     throw new ApiError(0, { code: 'network', message: t('errors.network') });
+  } finally {
+    clearTimeout(timer);
   }
   if (response.status === 204) return null;
   let data = null;
@@ -101,10 +131,10 @@ function refresh() {
 }
 
 // api('/me'), api('/auth/login', {method: 'POST', body: {...}, auth: false})
-export async function api(path, { method = 'GET', body, auth = true } = {}) {
-  if (!auth) return send(path, { method, body });
+export async function api(path, { method = 'GET', body, auth = true, headers } = {}) {
+  if (!auth) return send(path, { method, body, headers });
   try {
-    return await send(path, { method, body, token: store.get(ACCESS) });
+    return await send(path, { method, body, headers, token: store.get(ACCESS) });
   } catch (err) {
     if (err.status !== 401) throw err;
     if (err.code === 'token_expired' && store.get(REFRESH)) {
@@ -118,7 +148,7 @@ export async function api(path, { method = 'GET', body, auth = true } = {}) {
         throw refreshErr;
       }
       try {
-        return await send(path, { method, body, token });
+        return await send(path, { method, body, headers, token });
       } catch (retryErr) {
         if (retryErr.status === 401) {
           clearSession();
@@ -142,3 +172,27 @@ export async function logout() {
     clearSession();
   }
 }
+
+// A GET whose last good answer is kept in IndexedDB. Offline (or when the server
+// cannot be reached) the kept answer comes back with stale: true and its time.
+// → {data, at (ms), stale}
+export async function cachedGet(path) {
+  try {
+    const data = await api(path);
+    const at = Date.now();
+    safe(idb.put('cache', { key: path, data, at }));
+    return { data, at, stale: false };
+  } catch (err) {
+    if (err.status !== 0) throw err;
+    const kept = await safe(idb.get('cache', path), null);
+    if (!kept) throw err;
+    return { data: kept.data, at: kept.at, stale: true };
+  }
+}
+
+// The kept answer alone (to show something at once while the network answers).
+export const cachedOnly = (path) => safe(idb.get('cache', path), null);
+export const keep = (path, data) => safe(idb.put('cache', { key: path, data, at: Date.now() }));
+
+// A login from before the worker shared tokens: share it now.
+if (isLoggedIn()) shareToken(store.get(ACCESS));

@@ -1,6 +1,6 @@
 // h('p', {class: 'x', onclick: fn}, 'text', child) — builds DOM without innerHTML,
 // so names and addresses from the server can never become markup.
-import { getLocale, LOCALES, setLocale, t } from './i18n.js';
+import { formatTime, getLocale, LOCALES, setLocale, t } from './i18n.js';
 
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -10,7 +10,13 @@ export function h(tag, props, ...children) {
     else if (key in el && typeof value !== 'string') el[key] = value;
     else el.setAttribute(key, value === true ? '' : value);
   }
-  el.append(...children.flat().filter((c) => c != null && c !== false));
+  el.append(...children.flat(Infinity).filter((c) => c != null && c !== false));
+  return el;
+}
+
+// el.replaceChildren that skips null/false (the `cond && h(...)` pattern), nested lists too.
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c != null && c !== false && c !== ''));
   return el;
 }
 
@@ -30,7 +36,7 @@ export function errorBox(err, retry) {
 export function languageSwitch(onChange) {
   return h(
     'div',
-    { class: 'segmented', role: 'group', 'aria-label': t('home.language') },
+    { class: 'segmented', role: 'group', 'aria-label': t('settings.language') },
     Object.keys(LOCALES).map((code) =>
       h(
         'button',
@@ -48,3 +54,20 @@ export function languageSwitch(onChange) {
     ),
   );
 }
+
+// "Updated 10:42" under fresh data; a highlighted "offline data as of …" under kept data.
+export function asOf({ at, stale }) {
+  return h('p', { class: stale ? 'asof stale' : 'asof' }, t(stale ? 'app.asOfStale' : 'app.asOf', { time: formatTime(at) }));
+}
+
+export const levelTag = (level) => h('span', { class: `tag level-${level}` }, t(`levels.${level}`));
+export const stateTag = (state) => h('span', { class: `tag state-${state}` }, t(`states.${state}`));
+
+// A translated name, or the code itself when the locale has none (a new condition).
+export function named(group, code) {
+  if (code == null) return '';
+  const text = t(`${group}.${code}`);
+  return text === `${group}.${code}` ? String(code).replace(/_/g, ' ') : text;
+}
+
+export const time = (value) => (value ? h('time', { datetime: value }, formatTime(value)) : null);

@@ -79,3 +79,11 @@ export function formatTime(value) {
 }
 
 document.documentElement.lang = locale;
+
+// 75 → "1 分 15 秒" / "1 min 15 s"
+export function formatDuration(seconds) {
+  const n = Math.max(0, Math.round(Number(seconds) || 0));
+  if (n < 60) return t('seconds.s', { n });
+  if (n < 3600) return t('seconds.m', { m: Math.floor(n / 60), s: n % 60 });
+  return t('seconds.h', { h: Math.floor(n / 3600), m: Math.floor((n % 3600) / 60) });
+}

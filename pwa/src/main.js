@@ -1,30 +1,51 @@
-// App start: layout, a tiny hash router (#/login, #/, #/devices, #/incidents/<id>)
-// and the service worker.
+// App start: layout, a tiny hash router, the alarm watcher, the outbox and the
+// service worker.
+//   #/login  #/  #/devices  #/incidents/<id> (alarm or incident)  #/messages
+//   #/settings  #/outbox
 import './style.css';
 import { isLoggedIn, setLoggedOutHandler } from './api.js';
+import { watchAlarms } from './alarms.js';
+import { idb, safe } from './db.js';
 import { h } from './dom.js';
-import { onLocaleChange, t } from './i18n.js';
+import { getLocale, onLocaleChange, t } from './i18n.js';
+import * as outbox from './outbox.js';
+import { resync } from './push.js';
 import { devices } from './screens/devices.js';
-import { forgetMe, home } from './screens/home.js';
+import { home } from './screens/home.js';
+import { incident } from './screens/incident.js';
 import { login } from './screens/login.js';
-import { incident, notFound } from './screens/misc.js';
+import { messages } from './screens/messages.js';
+import { notFound } from './screens/misc.js';
+import { outboxScreen } from './screens/outbox.js';
+import { settings } from './screens/settings.js';
+import { forgetMe } from './session.js';
 
 const ROUTES = [
   { path: /^\/login$/, screen: login, open: true },
   { path: /^\/$/, screen: home, nav: 'home' },
   { path: /^\/devices$/, screen: devices, nav: 'devices' },
-  { path: /^\/incidents\/([^/]+)$/, screen: incident },
+  { path: /^\/incidents\/(\d+)$/, screen: incident },
+  { path: /^\/messages$/, screen: messages, nav: 'messages' },
+  { path: /^\/settings$/, screen: settings, nav: 'settings' },
+  { path: /^\/outbox$/, screen: outboxScreen, nav: 'settings' },
 ];
 const NEXT = 'fa.next'; // where to go after logging in
+const TABS = [
+  ['home', '#/'],
+  ['devices', '#/devices'],
+  ['messages', '#/messages'],
+  ['settings', '#/settings'],
+];
 
 const root = document.getElementById('app');
 const offline = h('p', { class: 'offline', role: 'status', hidden: navigator.onLine });
+const waiting = h('a', { class: 'waiting', href: '#/outbox', hidden: true });
 const header = h('header', { class: 'bar' });
 const main = h('main', { id: 'main' });
 const nav = h('nav', { class: 'tabs' });
-root.replaceChildren(header, offline, main, nav);
+root.replaceChildren(header, offline, waiting, main, nav);
 
-let current = null; // the shown view (a <section>) and its route
+let current = null; // the shown view (a <section>)
 let first = true;
 
 const path = () => decodeURI(location.hash.replace(/^#/, '')) || '/';
@@ -38,17 +59,25 @@ function chrome(active) {
   offline.textContent = t('app.offline');
   nav.hidden = !isLoggedIn();
   nav.setAttribute('aria-label', t('nav.label'));
-  nav.replaceChildren(
-    ...[
-      ['home', '#/', t('nav.home')],
-      ['devices', '#/devices', t('nav.devices')],
-    ].map(([key, href, label]) => h('a', { href, 'aria-current': key === active ? 'page' : null }, label)),
-  );
+  nav.replaceChildren(...TABS.map(([key, href]) => h('a', { href, 'aria-current': key === active ? 'page' : null }, t(`nav.${key}`))));
+  showWaiting();
+}
+
+// "2 actions waiting to send" / "1 action failed" under the bar, on every screen.
+async function showWaiting() {
+  const all = await outbox.items();
+  const pending = all.filter(outbox.isPending).length;
+  const failed = all.filter((i) => i.state === 'failed').length;
+  waiting.hidden = !isLoggedIn() || (!pending && !failed) || path() === '/outbox';
+  waiting.className = failed ? 'waiting failed' : 'waiting';
+  waiting.textContent = [pending && t('outbox.pending', { count: pending }), failed && t('outbox.failedCount', { count: failed })]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 function render() {
   const where = path();
-  let route = ROUTES.find((r) => r.path.test(where));
+  const route = ROUTES.find((r) => r.path.test(where));
   if (route && !route.open && !isLoggedIn()) {
     sessionStorage.setItem(NEXT, where);
     return go('/login');
@@ -63,6 +92,7 @@ function render() {
     done: () => {
       const next = sessionStorage.getItem(NEXT) || '/';
       sessionStorage.removeItem(NEXT);
+      afterLogin();
       go(next === '/login' ? '/' : next);
     },
     leave: () => go('/login'),
@@ -78,6 +108,14 @@ function render() {
   window.scrollTo(0, 0);
 }
 
+const checkAlarms = watchAlarms(go);
+
+function afterLogin() {
+  outbox.flush();
+  resync();
+  checkAlarms();
+}
+
 setLoggedOutHandler(() => {
   forgetMe();
   if (path() !== '/login') {
@@ -85,16 +123,47 @@ setLoggedOutHandler(() => {
     go('/login');
   }
 });
-onLocaleChange(render);
+// The service worker has no locale files: it gets the chosen language and the few
+// words it writes itself (notification buttons) from here, through IndexedDB.
+const shareLocale = () =>
+  safe(
+    idb.put('meta', {
+      key: 'locale',
+      value: getLocale(),
+      words: Object.fromEntries(['ack', 'open', 'acked', 'clear'].map((k) => [k, t(`notification.${k}`)])),
+    }),
+  );
+onLocaleChange(() => (shareLocale(), render()));
 window.addEventListener('hashchange', render);
-window.addEventListener('online', () => (offline.hidden = true));
+window.addEventListener('online', () => {
+  offline.hidden = true;
+  if (current && current.refresh) current.refresh();
+});
 window.addEventListener('offline', () => (offline.hidden = false));
+outbox.onOutboxChange(showWaiting);
 render();
+shareLocale();
+outbox.start();
+if (isLoggedIn()) afterLogin();
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
-  // A tapped notification asks an open window to show its incident.
   navigator.serviceWorker.addEventListener('message', (event) => {
-    if (event.data && event.data.type === 'open' && /^#\//.test(event.data.hash || '')) location.hash = event.data.hash;
+    const data = event.data || {};
+    if (data.type === 'open' && /^#\/incidents\/\d+$/.test(data.hash || '')) {
+      // a tapped notification: its incident, as the alarm screen if still open
+      location.hash = data.hash;
+    } else if (data.type === 'push') {
+      // a push arrived while the app is open: show the alarm now, not at the next poll
+      if (data.kind === 'all_clear' || data.kind === 'acknowledged') {
+        if (current && current.refresh) current.refresh();
+      } else if (data.incident_id != null && !document.querySelector('.alarm-screen')) {
+        go(`/incidents/${data.incident_id}`);
+      }
+    } else if (data.type === 'replay') {
+      outbox.flush(); // Background Sync fired: this page replays (it can renew the login)
+    } else if (data.type === 'outbox') {
+      outbox.changed(); // the worker replayed with the app closed
+    }
   });
   navigator.serviceWorker.startMessages();
   window.addEventListener('load', () => {

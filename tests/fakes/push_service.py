@@ -28,6 +28,11 @@ def unb64u(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a fan-out opens dozens of connections at once
+    daemon_threads = True
+
+
 class FakePushService:
     def __init__(self, application_server_key):
         self.server_key = application_server_key  # base64url uncompressed point (VAPID public key)
@@ -35,7 +40,7 @@ class FakePushService:
         self.received = []  # {"sub": id, "payload": dict, "headers": dict}
         self.rejected = []  # (sub, reason)
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -87,3 +87,18 @@ def page(context):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def push(app):
+    """A fake push service (the real protocol, tests/fakes) and VAPID keys for the app."""
+    from api.notify.cli import generate_vapid_keys
+    from tests.fakes.push_service import FakePushService
+
+    saved = {k: app.config.get(k) for k in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")}
+    public, private = generate_vapid_keys()
+    app.config.update(VAPID_PUBLIC_KEY=public, VAPID_PRIVATE_KEY=private, VAPID_SUBJECT="mailto:ops@example.cn")
+    service = FakePushService(public).start()
+    yield service
+    service.stop()
+    app.config.update(saved)

@@ -139,3 +139,33 @@ class ServiceWorkerDevTools:
     def sync(self, tag="outbox"):
         self.cdp.send("ServiceWorker.dispatchSyncEvent",
                       {"origin": self.origin, "registrationId": self.registration_id(), "tag": tag, "lastChance": False})
+
+
+def subscribe(app, push, user_id):
+    from api.extensions import db
+    from api.notify.models import PushSubscription
+
+    sub = push.subscribe()
+    with app.app_context():
+        db.session.add(PushSubscription(user_id=user_id, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
+                                        auth=sub["keys"]["auth"]))
+        db.session.commit()
+    return sub["endpoint"]
+
+
+def run_notify_worker(app):
+    from rq import SimpleWorker
+
+    from api.extensions import redis_client
+    from workers.queues import get_queue
+
+    with app.app_context():
+        SimpleWorker([get_queue("notify")], connection=redis_client()).work(burst=True)
+
+
+def delivery(app, token):
+    from api.notify.models import Delivery
+
+    with app.app_context():
+        d = Delivery.query.filter_by(token=token).one()
+        return {"state": d.state, "delivered_at": d.delivered_at}

@@ -153,8 +153,10 @@ def test_background_sync_replays_the_outbox_with_the_app_closed(app, client, con
     h.log_in_with_token(context, w, "resident")
     page.goto(f"/#/incidents/{incident_id}")
     assert h.sw_ready(page)["controlled"]
+    check = page.locator("section.alarm-screen [data-action=acknowledge]")
+    expect(check).to_be_visible()
     context.set_offline(True)
-    page.locator("section.alarm-screen [data-action=acknowledge]").click()
+    check.click()
     expect(page.locator(".outbox-item[data-state=queued]")).to_have_count(1)
 
     # The phone locks the app away; the signal comes back; the browser fires the sync.

@@ -6,7 +6,6 @@ import json
 from playwright.sync_api import expect
 
 from tests.pwa import helpers as h
-from tests.pwa.test_install_and_push import push, run_notify_worker  # noqa: F401 (fixture)
 
 
 def test_resident_home_shows_my_homes_devices_and_their_state(app, client, context, page):
@@ -90,7 +89,7 @@ def test_english_switch_and_my_messages(app, client, context, page):
     incident_id = h.incidents(client, w)[0]["id"]
     # A confirmed fire tells everyone by push and SMS at once (this resident has no push).
     assert client.post(f"/api/v1/incidents/{incident_id}/confirm-fire", headers=h.auth(w, "operator")).status_code == 200
-    run_notify_worker(app)
+    h.run_notify_worker(app)
     h.log_in_with_token(context, w, "resident")
     page.goto("/#/messages")
     expect(page.locator("h1")).to_have_text("我的消息")

@@ -1,64 +1,123 @@
-// Who I am: name, masked phone (masked by the API), roles, language, log out.
-import { api, logout } from '../api.js';
-import { errorBox, h, languageSwitch, loading } from '../dom.js';
+// Home, per role: a resident sees the devices of their home and their state;
+// property staff, grid workers, station members, operators (and admins and
+// maintainers) the active incidents and device health of their scope; a fire
+// supervisor a placeholder for inspections and hazards (a later issue) beside
+// the incidents they can see. Someone with several roles sees each part.
+import { cachedGet } from '../api.js';
+import { ACTIVE, unhandled } from '../alarms.js';
+import { asOf, errorBox, fill, h, levelTag, loading, named, stateTag, time } from '../dom.js';
 import { t } from '../i18n.js';
+import { canAct, loadMe, roles, watches } from '../session.js';
+import { deviceCard, loadDevices } from './devices.js';
 
-let lastMe = null; // shown at once on a re-render (language switch), then refreshed
+const HEALTH = ['total', 'online', 'offline', 'never_seen', 'fault', 'low_battery'];
 
-function membership(m) {
-  const where = [m.place_name && [m.place_kind && t(`placeKinds.${m.place_kind}`), m.place_name].filter(Boolean).join(' · '), m.org_name]
-    .filter(Boolean)
-    .join(' / ');
-  return h('li', { class: 'card' }, h('strong', null, t(`roles.${m.role}`)), where && h('span', { class: 'muted block' }, where));
-}
-
-function render(body, me, { leave }) {
-  const memberships = me.memberships || [];
-  body.replaceChildren(
-    h('h1', { tabindex: '-1' }, me.name || me.phone),
-    h('dl', { class: 'facts' }, h('dt', null, t('home.phone')), h('dd', null, me.phone)),
-    h('h2', null, t('home.memberships')),
-    memberships.length
-      ? h('ul', { class: 'list' }, memberships.map(membership))
-      : h('p', { class: 'muted' }, t('home.noMemberships')),
-    h('h2', null, t('home.language')),
-    // Also tell the server, which writes pushes and SMS in the person's language.
-    languageSwitch((locale) => api('/me', { method: 'PATCH', body: { locale } }).catch(() => {})),
+function incidentCard(inc) {
+  const conditions = [...new Set((inc.alerts || []).map((a) => named('conditions', a.condition)))].join(' · ');
+  return h(
+    'li',
+    null,
     h(
-      'button',
-      {
-        type: 'button',
-        class: 'btn btn-danger logout',
-        onclick: async (e) => {
-          e.currentTarget.disabled = true;
-          await logout();
-          lastMe = null;
-          leave();
-        },
-      },
-      t('home.logout'),
+      'a',
+      { class: `card incident-card level-${inc.level}`, href: `#/incidents/${inc.id}`, 'data-incident': inc.id },
+      h('span', { class: 'row tags' }, levelTag(inc.level), stateTag(inc.state)),
+      h('strong', { class: 'block' }, inc.site ? inc.site.name : t('incident.title', { id: inc.id })),
+      inc.site && inc.site.address && h('span', { class: 'muted block' }, inc.site.address),
+      h('span', { class: 'muted block small' }, conditions && `${conditions} · `, time(inc.opened_at)),
     ),
   );
 }
 
-export function home(view, ctx) {
-  view.title = t('home.title');
-  const body = h('div');
-  view.append(body);
-  async function load() {
-    if (lastMe) render(body, lastMe, ctx);
-    else body.replaceChildren(loading());
-    try {
-      lastMe = await api('/me');
-      render(body, lastMe, ctx);
-    } catch (err) {
-      if (err.status === 401) return; // the router is already on its way to login
-      body.replaceChildren(h('h1', { tabindex: '-1' }, t('home.title')), errorBox(err, load));
-    }
-  }
+// A section whose content loads on its own; its failure stays inside it.
+function part(title, loader) {
+  const body = h('div', null, loading());
+  const load = () =>
+    loader()
+      .then((content) => fill(body, content))
+      .catch((err) => err.status !== 401 && fill(body, errorBox(err, load)));
   load();
+  return h('section', { class: 'part' }, h('h2', null, title), body);
 }
 
-export function forgetMe() {
-  lastMe = null;
+async function incidentsPart(me) {
+  const answer = await cachedGet(ACTIVE);
+  const items = answer.data.items || [];
+  const waiting = canAct(me) ? await unhandled(items) : [];
+  return [
+    waiting.length > 0 &&
+      h('a', { class: 'alert-banner', href: `#/incidents/${waiting[0].id}` }, t('home.unhandled', { count: waiting.length })),
+    items.length
+      ? h('ul', { class: 'list' }, items.sort((a, b) => a.level - b.level || b.id - a.id).map(incidentCard))
+      : h('p', { class: 'muted' }, t('home.noIncidents')),
+    asOf(answer),
+  ];
+}
+
+async function healthPart() {
+  const answer = await cachedGet('/device-health');
+  return [
+    h(
+      'dl',
+      { class: 'counts' },
+      HEALTH.map((key) =>
+        h(
+          'div',
+          { class: `count count-${key}${key !== 'total' && key !== 'online' && answer.data[key] > 0 ? ' attention' : ''}` },
+          h('dt', null, t(`health.${key}`)),
+          h('dd', null, String(answer.data[key] ?? 0)),
+        ),
+      ),
+    ),
+    h('p', null, h('a', { href: '#/devices' }, t('home.allDevices'))),
+    asOf(answer),
+  ];
+}
+
+async function myHomePart() {
+  const { answer, page, alerts } = await loadDevices();
+  const items = page.items || [];
+  return [
+    items.length
+      ? h('ul', { class: 'list' }, items.map((d) => deviceCard(d, alerts.get(d.id))))
+      : h('p', { class: 'muted' }, t('home.noDevices')),
+    asOf(answer),
+  ];
+}
+
+function supervisionPart() {
+  // Honest placeholder: inspections and hazards come with a later issue.
+  return h(
+    'section',
+    { class: 'part' },
+    h('h2', null, t('home.supervision')),
+    h('ul', { class: 'list' }, h('li', { class: 'card placeholder' }, h('p', { class: 'muted' }, t('home.supervisionSoon')))),
+  );
+}
+
+function draw(view, me) {
+  const has = roles(me);
+  const resident = has.has('resident');
+  const parts = [h('h1', { tabindex: '-1' }, t('home.hello', { name: me.name || me.phone }))];
+  if (!has.size) parts.push(h('p', { class: 'notice' }, t('home.noRoles')));
+  if (resident || watches(me) || has.has('supervisor')) parts.push(part(t('home.incidents'), () => incidentsPart(me)));
+  if (resident) parts.push(part(t('home.myHome'), myHomePart));
+  if (watches(me) || has.has('supervisor')) parts.push(part(t('home.health'), healthPart));
+  if (has.has('supervisor')) parts.push(supervisionPart());
+  view.replaceChildren(...parts);
+}
+
+export function home(view) {
+  view.title = t('home.title');
+  view.append(h('h1', { tabindex: '-1' }, t('home.title')), loading());
+  async function load() {
+    try {
+      const { data } = await loadMe();
+      draw(view, data);
+    } catch (err) {
+      if (err.status === 401) return; // the router is already on its way to login
+      view.replaceChildren(h('h1', { tabindex: '-1' }, t('home.title')), errorBox(err, load));
+    }
+  }
+  view.refresh = load;
+  load();
 }

@@ -118,6 +118,7 @@ export function login(view, { done }) {
     const first = Object.keys(problems)[0];
     if (first) return fields[first].focus();
 
+    if (!navigator.onLine) return showGeneral(t('login.offline'));
     submit.disabled = true;
     submit.textContent = t('login.submitting');
     try {
@@ -134,7 +135,7 @@ export function login(view, { done }) {
 
   const modeTabs = h(
     'div',
-    { class: 'segmented', role: 'group' },
+    { class: 'segmented', role: 'group', 'aria-label': t('login.modes') },
     ['password', 'code'].map((mode) =>
       h(
         'button',
@@ -159,6 +160,7 @@ export function login(view, { done }) {
   }
   view.cleanup = stopTimer;
 
+  view.className = 'login';
   view.append(
     h('h1', { tabindex: '-1' }, t('login.title')),
     h('p', { class: 'muted' }, t('login.subtitle')),

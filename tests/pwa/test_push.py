@@ -3,68 +3,21 @@ push service, so the server's half runs against the fake push service (real
 protocol, tests/fakes) and its payload is delivered straight to the service worker
 over the DevTools protocol (ServiceWorker.deliverPushMessage)."""
 
-import json
-
-import pytest
 from playwright.sync_api import expect
 
 from tests.pwa import helpers as h
 
-
-@pytest.fixture
-def push(app):
-    from tests.fakes.push_service import FakePushService
-    from api.notify.cli import generate_vapid_keys
-
-    saved = {k: app.config.get(k) for k in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")}
-    public, private = generate_vapid_keys()
-    app.config.update(VAPID_PUBLIC_KEY=public, VAPID_PRIVATE_KEY=private, VAPID_SUBJECT="mailto:ops@example.cn")
-    service = FakePushService(public).start()
-    yield service
-    service.stop()
-    app.config.update(saved)
-
-
-def subscribe(app, push, user_id):
-    from api.extensions import db
-    from api.notify.models import PushSubscription
-
-    sub = push.subscribe()
-    with app.app_context():
-        db.session.add(PushSubscription(user_id=user_id, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
-                                        auth=sub["keys"]["auth"]))
-        db.session.commit()
-    return sub["endpoint"]
-
-
-def run_notify_worker(app):
-    from rq import SimpleWorker
-
-    from api.extensions import redis_client
-    from workers.queues import get_queue
-
-    with app.app_context():
-        SimpleWorker([get_queue("notify")], connection=redis_client()).work(burst=True)
-
-
-def delivery(app, token):
-    from api.notify.models import Delivery
-
-    with app.app_context():
-        d = Delivery.query.filter_by(token=token).one()
-        return {"state": d.state, "delivered_at": d.delivered_at}
-
-
 NOTIFICATIONS = """(tag) => navigator.serviceWorker.ready
   .then((r) => r.getNotifications(tag ? { tag } : {}))
   .then((list) => list.map((n) => ({ tag: n.tag, title: n.title, body: n.body, requireInteraction: n.requireInteraction,
-                                     actions: (n.actions || []).map((a) => a.action), data: n.data })))"""
+                                     actions: (n.actions || []).map((a) => a.action),
+                                     titles: (n.actions || []).map((a) => a.title), data: n.data })))"""
 
 
 def test_a_push_reaches_the_service_worker_receipt_notification_and_alarm_screen(app, client, context, page, push,
                                                                                  live_server):
     w = h.world(app)
-    endpoint = subscribe(app, push, w["people"]["property_staff"])
+    endpoint = h.subscribe(app, push, w["people"]["property_staff"])
     context.grant_permissions(["notifications"], origin=live_server)
     h.log_in_with_token(context, w, "property_staff")
     page.goto("/#/settings")
@@ -73,22 +26,22 @@ def test_a_push_reaches_the_service_worker_receipt_notification_and_alarm_screen
     sw = h.ServiceWorkerDevTools(context, page, live_server)
 
     h.alarm(client, w)
-    run_notify_worker(app)
+    h.run_notify_worker(app)
     assert push.wait_for(1), push.rejected
     payload = push.payloads_for(endpoint)[0]
     incident_id = h.incidents(client, w)[0]["id"]
     assert payload["incident_id"] == incident_id and payload["kind"] == "alarm" and payload["receipt"]
-    assert delivery(app, payload["receipt"])["delivered_at"] is None
+    assert h.delivery(app, payload["receipt"])["delivered_at"] is None
 
     sw.deliver(payload)
     # The worker posted the delivery receipt ...
-    h.wait_for(lambda: delivery(app, payload["receipt"])["state"] == "delivered", what="the receipt", page=page)
+    h.wait_for(lambda: h.delivery(app, payload["receipt"])["state"] == "delivered", what="the receipt", page=page)
     # ... showed a notification that stays, one per incident, with its two buttons ...
     shown = h.wait_for(lambda: page.evaluate(NOTIFICATIONS, f"incident-{incident_id}"), what="the notification")
     assert len(shown) == 1
     assert shown[0]["title"] == payload["title"] and "阳明花园3栋" in shown[0]["title"]
     assert shown[0]["requireInteraction"] is True
-    assert shown[0]["actions"] == ["ack", "open"]
+    assert shown[0]["actions"] == ["ack", "open"] and shown[0]["titles"] == ["我在核实", "查看"]
     assert shown[0]["data"]["receipt"] == payload["receipt"]
     # ... and told the open app, which shows the alarm at once (no wait for its next check).
     expect(page.locator("section.alarm-screen")).to_be_visible(timeout=3_000)
@@ -99,7 +52,7 @@ def test_a_push_reaches_the_service_worker_receipt_notification_and_alarm_screen
     # All clear (the incident is closed elsewhere): the incident's notification goes.
     assert client.post(f"/api/v1/incidents/{incident_id}/close", json={"outcome": "test"},
                        headers=h.auth(w, "operator")).status_code == 200
-    run_notify_worker(app)
+    h.run_notify_worker(app)
     clear = h.wait_for(lambda: [p for p in push.payloads_for(endpoint) if p["kind"] == "all_clear"], what="all clear")
     sw.deliver(clear[0])
     h.wait_for(lambda: page.evaluate(NOTIFICATIONS, f"incident-{incident_id}") == [], what="the alarm to close")
@@ -108,13 +61,13 @@ def test_a_push_reaches_the_service_worker_receipt_notification_and_alarm_screen
 def test_im_checking_on_the_notification_acknowledges_with_the_app_closed(app, client, context, page, push,
                                                                           live_server):
     w = h.world(app)
-    endpoint = subscribe(app, push, w["people"]["resident"])
+    endpoint = h.subscribe(app, push, w["people"]["resident"])
     context.grant_permissions(["notifications"], origin=live_server)
     page.goto("/")  # installs the worker; nobody is logged in on this phone
     assert h.sw_ready(page)["state"] == "activated"
     sw = h.ServiceWorkerDevTools(context, page, live_server)
     h.alarm(client, w)
-    run_notify_worker(app)
+    h.run_notify_worker(app)
     assert push.wait_for(1)
     payload = push.payloads_for(endpoint)[0]
     sw.deliver(payload)
