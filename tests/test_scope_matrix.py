@@ -270,6 +270,8 @@ CASES += [
     Case("get", "/api/v1/push/vapid-public-key", "public", lambda w, s: "/api/v1/push/vapid-public-key"),
     Case("post", "/api/v1/push/receipts", "public", lambda w, s: "/api/v1/push/receipts"),
     Case("post", "/api/v1/push/actions", "public", lambda w, s: "/api/v1/push/actions"),
+    Case("get", "/api/v1/push/subscriptions", "global", lambda w, s: "/api/v1/push/subscriptions",
+         ok=everyone(200)),
     Case("post", "/api/v1/push/subscriptions", "global", lambda w, s: "/api/v1/push/subscriptions",
          body=lambda w, s: {"endpoint": "https://push.example.cn/sub/1",
                             "keys": {"p256dh": "B" + "x" * 86, "auth": "a" * 22}}, ok=everyone(201)),

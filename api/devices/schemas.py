@@ -40,6 +40,8 @@ class DeviceSchema(Schema):
     installed_at = fields.AwareDateTime(allow_none=True, default_timezone=None)
     status = fields.String(load_default="active", validate=validate.OneOf(DEVICE_STATUSES))
     last_seen_at = fields.DateTime(dump_only=True)
+    offline_since = fields.DateTime(dump_only=True)
+    online = fields.Function(lambda d: d.last_seen_at is not None and d.offline_since is None, dump_only=True)
     battery_pct = fields.Integer(dump_only=True)
     signal_dbm = fields.Integer(dump_only=True)
     site_id = fields.Method("_site_id", dump_only=True)

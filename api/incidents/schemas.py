@@ -52,6 +52,7 @@ class SiteBriefSchema(Schema):
 
 class IncidentSchema(Schema):
     id = fields.Integer()
+    conditions = fields.Function(lambda i: sorted({a.condition for a in i.alerts}))
     site_id = fields.Integer()
     site = fields.Nested(SiteBriefSchema)
     level = fields.Integer()

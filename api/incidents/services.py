@@ -80,8 +80,11 @@ def _paths(incident):
     return [incident.site_path] + [a.device_path for a in incident.alerts]
 
 
-def get_incident(incident_id):
-    incident = db.session.get(Incident, incident_id)
+def get_incident(incident_id, for_update=False):
+    """The incident if the caller may see it. `for_update` locks its row (PostgreSQL) so two
+    requests acting on it at once run one after the other and the second sees the first."""
+    lock = {"of": Incident} if for_update else None
+    incident = db.session.get(Incident, incident_id, with_for_update=lock)
     if incident is None or not any(read_scope().covers(p) for p in _paths(incident)):
         raise NotFound()
     return incident
@@ -147,7 +150,7 @@ def _record_ack(incident, user, now):
 
 def acknowledge_incident(incident_id):
     """open → acknowledged. Acknowledging again is harmless and changes nothing."""
-    incident = get_incident(incident_id)
+    incident = get_incident(incident_id, for_update=True)
     _ensure_can_act(incident, ACT_ROLES)
     user, now = current_user(), utcnow()
     if incident.state in ("acknowledged", "on_scene"):
@@ -162,7 +165,7 @@ def acknowledge_incident(incident_id):
 
 def arrive_on_scene(incident_id):
     """acknowledged → on_scene (an open incident is acknowledged on the way)."""
-    incident = get_incident(incident_id)
+    incident = get_incident(incident_id, for_update=True)
     _ensure_can_act(incident, ACT_ROLES)
     user, now = current_user(), utcnow()
     if incident.state == "on_scene":
@@ -184,7 +187,7 @@ def arrive_on_scene(incident_id):
 def confirm_fire(incident_id):
     """A person confirms a real fire: level 1, and the 119 forward starts.
     The forward is a row first; its job is queued after the commit."""
-    incident = get_incident(incident_id)
+    incident = get_incident(incident_id, for_update=True)
     _ensure_can_act(incident, CONFIRM_ROLES)
     user, now = current_user(), utcnow()
     if incident.state == "closed":
@@ -210,7 +213,7 @@ def confirm_fire(incident_id):
 
 def close_incident(incident_id, outcome, reason=None, text=None):
     """any open state → closed, with an outcome; its alerts close with it."""
-    incident = get_incident(incident_id)
+    incident = get_incident(incident_id, for_update=True)
     _ensure_can_act(incident, ACT_ROLES)
     user, now = current_user(), utcnow()
     if incident.state == "closed":

@@ -36,6 +36,12 @@ class PushSubscriptions(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
+    @blp.response(200, PushSubscriptionSchema(many=True))
+    def get(self):
+        """The caller's subscriptions, with when each last confirmed a push."""
+        return services.my_subscriptions(current_user)
+
+    @blp.doc(security=SECURED)
     @blp.arguments(PushSubscriptionSchema)
     @blp.response(201, PushSubscriptionSchema)
     def post(self, data):

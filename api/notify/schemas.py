@@ -15,6 +15,7 @@ class PushSubscriptionSchema(Schema):
     keys = fields.Nested(SubscriptionKeysSchema, required=True, load_only=True)
     expirationTime = fields.Raw(load_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    last_sent_at = fields.DateTime(dump_only=True)
     last_receipt_at = fields.DateTime(dump_only=True)
 
 

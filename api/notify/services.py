@@ -18,6 +18,10 @@ def subscribe(user, data, user_agent=None):
     return sub
 
 
+def my_subscriptions(user):
+    return PushSubscription.query.filter_by(user_id=user.id).order_by(PushSubscription.id).all()
+
+
 def unsubscribe(user, endpoint):
     sub = PushSubscription.query.filter_by(endpoint=endpoint, user_id=user.id).one_or_none()
     if sub is None:
