@@ -167,9 +167,16 @@ def test_background_sync_replays_the_outbox_with_the_app_closed(app, client, con
     worker = context.service_workers[0]
     assert worker.evaluate("self.clients.matchAll({ type: 'window' }).then((c) => c.length)") == 0
     sw.sync("outbox")
-    h.wait_for(lambda: h.incident(client, w, incident_id)["state"] == "acknowledged", what="the replay", page=blank)
-    assert h.wait_for(lambda: worker.evaluate(OUTBOX) == [{"action": "acknowledge", "state": "sent"}],
-                      what="the item marked sent", page=blank)
+    # Generous waits: under a loaded CI machine the service worker's IndexedDB writes can lag.
+    h.wait_for(lambda: h.incident(client, w, incident_id)["state"] == "acknowledged", what="the replay", page=blank,
+               timeout=30)
+    seen = []
+    try:
+        h.wait_for(lambda: seen.append(worker.evaluate(OUTBOX)) or seen[-1] == [{"action": "acknowledge",
+                                                                               "state": "sent"}],
+                   what="the item marked sent", page=blank, timeout=30)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the outbox held {seen[-1:]}") from None
     acks = [e for e in h.incident(client, w, incident_id)["timeline"] if "acknowledged" in e["message"]]
     assert len(acks) == 1 and "李住户" in acks[0]["message"]
     blank.close()
