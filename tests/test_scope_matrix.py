@@ -283,6 +283,7 @@ CASES += [
          body=lambda w, s: {"place_id": w.side(s)["community"], "steps": [
              {"delay_s": 0, "notify": [{"tier": "residents", "channels": ["push", "sms"]}]}]},
          ok=ADMIN_ONLY),
+    Case("post", "/api/v1/me/test-alarm", "global", lambda w, s: "/api/v1/me/test-alarm", ok=everyone(409)),
     Case("get", "/api/v1/me/notifications", "global", lambda w, s: "/api/v1/me/notifications", ok=everyone(200)),
     Case("get", "/api/v1/incidents/<int:incident_id>/notifications", "read",
          lambda w, s: f"/api/v1/incidents/{w.side(s)['incident']}/notifications", ok=everyone(200)),

@@ -100,8 +100,11 @@ def _outgoing(delivery, lookups=None):
         sub = lookups.subs.get(n.address)
         if sub is None:
             return None
-        out.payload = {"keys": {"p256dh": sub.p256dh, "auth": sub.auth},
-                       "data": messages.push_payload(incident, n.kind, delivery.token, locale)}
+        data = (messages.push_payload(incident, n.kind, delivery.token, locale) if incident is not None
+                else messages.test_payload(n.text, delivery.token, locale))
+        out.payload = {"keys": {"p256dh": sub.p256dh, "auth": sub.auth}, "data": data}
+    elif incident is None:
+        out.payload = {"template": n.kind, "params": {}}
     else:
         out.payload = {"template": n.kind, "params": {"site": incident.site.name, "level": incident.level,
                                                       "incident": incident.id}}

@@ -54,3 +54,15 @@ def push_payload(incident, kind, delivery_token, locale="zh-CN"):
         "site": incident.site.name,
         "receipt": delivery_token,
     }
+
+
+def test_text(locale="zh-CN"):
+    if (locale or "").startswith("en"):
+        return "[Fire alert] Test: alarms reach this phone."
+    return "【消防预警】测试提醒：本机可以收到报警通知。"
+
+
+def test_payload(text, delivery_token, locale="zh-CN"):
+    english = (locale or "").startswith("en")
+    return {"incident_id": None, "level": 4, "kind": "test", "title": "Test alarm" if english else "测试报警",
+            "body": text, "site": "", "receipt": delivery_token}

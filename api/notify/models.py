@@ -85,9 +85,10 @@ class Notification(db.Model):
     __table_args__ = (UniqueConstraint("incident_id", "kind", "channel", "address"),)
 
     id = db.Column(db.Integer, primary_key=True)
-    incident_id = db.Column(db.Integer, db.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
+    # None for a test alarm a person sends themself from the PWA's settings
+    incident_id = db.Column(db.Integer, db.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    kind = db.Column(db.String(16), nullable=False)  # alarm | all_clear | test
+    kind = db.Column(db.String(16), nullable=False)  # alarm | fire | all_clear | test
     channel = db.Column(db.String(8), nullable=False)
     address = db.Column(db.String(1000), nullable=False)  # endpoint, phone, openid, webhook
     step_no = db.Column(db.Integer)

@@ -11,6 +11,7 @@ from api.notify.schemas import (
     PolicySchema,
     PushActionSchema,
     PushSubscriptionSchema,
+    TestAlarmSchema,
     ReceiptSchema,
     UnsubscribeSchema,
     VapidKeySchema,
@@ -112,3 +113,14 @@ class EscalationPolicies(MethodView):
     def put(self, data):
         """Set the default policy (no place_id) or a community's (admins)."""
         return policies.put_policy(data)
+
+
+@blp.route("/me/test-alarm")
+class MyTestAlarm(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURED)
+    @blp.response(202, TestAlarmSchema)
+    def post(self):
+        """Send me a test push on every phone I turned notifications on (settings → "send me a test alarm")."""
+        return services.send_test_alarm(current_user)

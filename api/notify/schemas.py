@@ -76,3 +76,7 @@ class PolicySchema(Schema):
     steps = fields.List(fields.Dict(), required=True)
     receipt_timeout_s = fields.Integer(validate=validate.Range(min=5, max=600))
     on_scene_timeout_s = fields.Integer(validate=validate.Range(min=60, max=7200))
+
+
+class TestAlarmSchema(Schema):
+    queued = fields.Integer()

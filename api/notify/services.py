@@ -75,3 +75,31 @@ def act_from_notification(token, action):
     record_receipt(token)
     g.current_user = user
     return incidents.acknowledge_incident(delivery.notification.incident_id)
+
+
+def send_test_alarm(user):
+    """Send the caller a test push on each of their subscriptions, through the real
+    delivery path; the phone's receipt shows on GET /push/subscriptions."""
+    from api.errors import AppError
+    from api.notify import messages
+    from api.notify.escalation import enqueue_deliveries
+    from api.notify.models import new_token
+
+    subs = my_subscriptions(user)
+    if not subs:
+        raise AppError("no_subscription", status=409,
+                       message=("本机尚未开启通知，请先在设置中开启", "Turn on notifications on this phone first"))
+    now = utcnow()
+    ids = []
+    for sub in subs:
+        n = Notification(incident_id=None, user_id=user.id, kind="test", channel="push", address=sub.endpoint,
+                         text=messages.test_text(user.locale), created_at=now)
+        db.session.add(n)
+        db.session.flush()
+        d = Delivery(notification_id=n.id, attempt=1, state="pending", token=new_token(), created_at=now)
+        db.session.add(d)
+        db.session.flush()
+        ids.append(d.id)
+    db.session.commit()
+    enqueue_deliveries(ids, f"test{user.id}-{int(now.timestamp())}")
+    return {"queued": len(ids)}

@@ -80,3 +80,18 @@ def test_acknowledge_from_the_notification_without_a_login(app, client, push):
     incident = client.get(f"/api/v1/incidents/{resp.get_json()['id']}", headers=h.auth(w, "operator")).get_json()
     assert incident["timeline"][-1]["actor_id"] == w["people"]["resident"]
     assert client.post("/api/v1/push/actions", json={"token": "y" * 24, "action": "acknowledge"}).status_code == 404
+
+
+def test_send_me_a_test_alarm_goes_through_the_real_path(app, client, push):
+    w = h.world(app, push)
+    resp = client.post("/api/v1/me/test-alarm", headers=h.auth(w, "resident"))
+    assert resp.status_code == 202 and resp.get_json() == {"queued": 1}
+    h.run_worker(app, "notify")
+    assert push.wait_for(1)
+    payload = push.payloads_for(w["subs"]["resident"])[0]
+    assert payload["kind"] == "test" and payload["incident_id"] is None and "测试" in payload["title"]
+    client.post("/api/v1/push/receipts", json={"token": payload["receipt"]})
+    subs = client.get("/api/v1/push/subscriptions", headers=h.auth(w, "resident")).get_json()
+    assert subs[0]["last_receipt_at"] is not None
+    nobody = client.post("/api/v1/me/test-alarm", headers=h.auth(w, "grid_worker"))
+    assert nobody.status_code == 409 and nobody.get_json()["code"] == "no_subscription"

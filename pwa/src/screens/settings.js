@@ -80,6 +80,21 @@ function notificationsPart() {
           {
             type: 'button',
             class: 'btn btn-secondary',
+            'aria-describedby': 'test-server-help',
+            // Through the server and the push service, as a real alarm travels.
+            onclick: () =>
+              api('/api/v1/me/test-alarm', { method: 'POST' })
+                .then(() => say(t('settings.testSent')))
+                .catch((err) => say(err.message || t('settings.testFailed'))),
+          },
+          t('settings.testServer'),
+        ),
+        h('p', { class: 'muted small', id: 'test-server-help' }, t('settings.testServerHelp')),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-secondary',
             'aria-describedby': 'test-help',
             onclick: () => push.testNotification(t('settings.testTitle'), t('settings.testBody')).then(() => say(t('settings.testShown'))),
           },
