@@ -79,9 +79,11 @@ test-sqlite: venv pwa chromium
 # Benchmarks (scripts, not tests): each makes and drops its own PostgreSQL database
 # and prints its figures beside this machine's limits measured in the same run.
 .PHONY: bench
-bench: venv
+bench: venv pwa chromium
 	$(BIN)/python bench/offline_sweep.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/push_fanout.py
+	$(BIN)/python bench/lighthouse.py
 
 lint: venv
 	$(BIN)/ruff check .
