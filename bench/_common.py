@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import psycopg
+import psycopg  # noqa: E402  (after the sys.path line, so bench/ runs from anywhere)
 
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -74,7 +74,7 @@ def measure_limits(url, redis_client):
 
         batches, started = 30, time.perf_counter()
         with conn.cursor() as cur:
-            for b in range(batches):
+            for _ in range(batches):
                 cur.executemany("INSERT INTO bench_scratch (n, s, t) VALUES (%s, %s, now())",
                                 [(i, f"row {i}") for i in range(1000)])
                 conn.commit()

@@ -11,8 +11,8 @@ from api.notify.schemas import (
     PolicySchema,
     PushActionSchema,
     PushSubscriptionSchema,
-    TestAlarmSchema,
     ReceiptSchema,
+    TestAlarmSchema,
     UnsubscribeSchema,
     VapidKeySchema,
 )

@@ -71,7 +71,7 @@ def send_login_code(phone):
             current_app.logger.warning("login code SMS to %s failed: %s", phone[-4:], exc.message)
             raise AppError("sms_unavailable", status=503,
                            message=("短信暂时发送失败，请稍后重试或使用密码登录",
-                                    "The SMS could not be sent; try again later or log in with your password"))
+                                    "The SMS could not be sent; try again later or log in with your password")) from None
     return {"status": "sent", "expires_in": current_app.config["OTP_TTL_SECONDS"]}
 
 
