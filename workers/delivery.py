@@ -318,8 +318,9 @@ def audit(now=None):
 
 @job("notify", timeout=60)
 def escalation_tick():
-    from api.notify.escalation import run_due
+    from api.notify.escalation import run_due, start_unstarted
 
+    start_unstarted()
     return len(run_due())
 
 

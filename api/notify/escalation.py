@@ -320,3 +320,20 @@ def on_activity(incident_id, now=None):
             note(incident, "notification", "升级为一级：立即通知所有人 · level 1: everyone now", at=now)
             db.session.commit()
     return run_due(now, incident_id=incident_id)
+
+
+def start_unstarted(now=None, limit=100):
+    """The safety net for `on_activity`: an open incident whose steps were never
+    scheduled (the process died between storing the alarm and starting them) is
+    started by the scheduler's next tick. Acknowledged or closed incidents are
+    not open, so a silenced incident is never restarted."""
+    now = now or utcnow()
+    ids = [i for (i,) in db.session.query(Incident.id).filter(
+        Incident.state == "open", Incident.escalation_token.is_(None)).order_by(Incident.id).limit(limit)]
+    for incident_id in ids:
+        incident = db.session.get(Incident, incident_id, with_for_update={"of": Incident})
+        if incident.state == "open" and incident.escalation_token is None:
+            start(incident, now)
+            note(incident, "notification", "补启动通知步骤 · escalation started by the scheduler", at=now)
+        db.session.commit()
+    return ids

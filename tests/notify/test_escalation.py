@@ -187,3 +187,32 @@ def test_confirmed_fire_tells_every_tier(app, client, push, clock):
         assert w["people"][role] in users, role
     assert all(c in ("push", "sms") for _, c, _ in fire)
     assert DevLogChannel is not None
+
+
+def test_an_incident_whose_steps_were_never_started_is_started_by_the_tick(app, client, push, clock):
+    """The process died between storing the alarm and scheduling the steps: nothing is lost."""
+    from api.places.models import Place
+    from tests import factories as f
+
+    w = h.world(app, push)
+    clock.at(0)
+    with app.app_context():
+        from api.devices.models import Device
+
+        site = db.session.get(Place, w["tree"]["site"])
+        device = db.session.get(Device, w["tree"]["household_device"])
+        f.incident(site, device)  # stored, but no escalation token and no steps
+        db.session.commit()
+    assert told(app) == set()
+    with app.app_context():
+        from workers.delivery import escalation_tick
+
+        escalation_tick()
+    h.run_worker(app, "notify")
+    assert ("residents", "push", w["people"]["resident"]) in told(app)
+    with app.app_context():
+        from workers.delivery import escalation_tick
+
+        escalation_tick()  # a second tick starts nothing twice
+    h.run_worker(app, "notify")
+    assert len([n for n in h.notifications(app, kind="alarm") if n["channel"] == "push"]) == 2

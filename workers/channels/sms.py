@@ -6,7 +6,7 @@ import uuid
 
 from flask import current_app
 
-from workers.channels.base import Channel, Outgoing, TransportError
+from workers.channels.base import Channel, TransportError
 
 log = logging.getLogger("sms")
 
@@ -15,13 +15,10 @@ class LogSms(Channel):
     name = "sms"
     outbox = []  # the last messages, for tests and `make run` users
 
-    def send(self, address, message=None):
-        # Accepts an Outgoing, or (phone, text) as the login-code sender calls it.
-        if isinstance(address, Outgoing):
-            address, message = address.address, address.text
+    def send(self, message):
         provider_id = "log-" + uuid.uuid4().hex[:12]
-        log.warning("SMS to %s: %s", address, message)
-        LogSms.outbox.append({"to": address, "text": message, "id": provider_id})
+        log.warning("SMS to %s: %s", message.address, message.text)
+        LogSms.outbox.append({"to": message.address, "text": message.text, "id": provider_id})
         del LogSms.outbox[:-100]
         return provider_id
 
