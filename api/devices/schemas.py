@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from api.common.pagination import PageArgs, page_schema
 from api.devices.models import DEVICE_STATUSES, EQUIPMENT, REQUIREMENTS
 from api.places.models import SITE_CATEGORIES
 from api.places.schemas import LAT, LNG
@@ -64,18 +65,14 @@ class DeviceUpdateSchema(Schema):
     status = fields.String(validate=validate.OneOf(DEVICE_STATUSES))
 
 
-class DeviceQuerySchema(Schema):
+class DeviceQuerySchema(PageArgs):
     type_code = fields.String()
     place_id = fields.Integer()
     status = fields.String(validate=validate.OneOf(DEVICE_STATUSES))
     serial = fields.String()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class DevicePageSchema(Schema):
-    items = fields.List(fields.Nested(DeviceSchema))
-    next_after = fields.Integer(allow_none=True)
+DevicePageSchema = page_schema(DeviceSchema, "DevicePage")
 
 
 class ImportArgsSchema(Schema):

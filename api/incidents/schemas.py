@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from api.common.pagination import PageArgs, page_schema
 from api.incidents.models import FALSE_ALARM_REASONS, OUTCOMES
 
 
@@ -24,7 +25,7 @@ class AlertSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
 
 
-class AlertQuerySchema(Schema):
+class AlertQuerySchema(PageArgs):
     level = fields.Integer(validate=validate.Range(min=1, max=4))
     active = fields.Boolean()
     open = fields.Boolean(load_default=True)
@@ -32,13 +33,9 @@ class AlertQuerySchema(Schema):
     device_id = fields.Integer()
     site_id = fields.Integer()
     incident_id = fields.Integer()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class AlertPageSchema(Schema):
-    items = fields.List(fields.Nested(AlertSchema))
-    next_after = fields.Integer(allow_none=True)
+AlertPageSchema = page_schema(AlertSchema, "AlertPage")
 
 
 class SiteBriefSchema(Schema):
@@ -90,19 +87,15 @@ class IncidentDetailSchema(IncidentSchema):
         return TimelineEntrySchema(many=True).dump(timeline(incident))
 
 
-class IncidentQuerySchema(Schema):
+class IncidentQuerySchema(PageArgs):
     level = fields.Integer(validate=validate.Range(min=1, max=4))
     state = fields.String(validate=validate.Regexp(r"^(open|acknowledged|on_scene|closed)(,(open|acknowledged|on_scene|closed))*$"))
     site_id = fields.Integer()
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class IncidentPageSchema(Schema):
-    items = fields.List(fields.Nested(IncidentSchema))
-    next_after = fields.Integer(allow_none=True)
+IncidentPageSchema = page_schema(IncidentSchema, "IncidentPage")
 
 
 class CloseSchema(Schema):

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from api.common.pagination import PageArgs, page_schema
 from api.ingest.models import EVENT_KINDS, INTEGRATION_KINDS, TELEMETRY_METRICS
 
 
@@ -60,9 +61,7 @@ class IntegrationUpdateSchema(Schema):
         check_mapping(value)
 
 
-class IntegrationPageSchema(Schema):
-    items = fields.List(fields.Nested(IntegrationSchema))
-    next_after = fields.Integer(allow_none=True)
+IntegrationPageSchema = page_schema(IntegrationSchema, "IntegrationPage")
 
 
 class RejectedSchema(Schema):
@@ -87,20 +86,15 @@ class UnregisteredSchema(Schema):
     last_message = fields.Dict()
 
 
-class UnregisteredQuerySchema(Schema):
+class UnregisteredQuerySchema(PageArgs):
     integration_id = fields.Integer()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class UnregisteredPageSchema(Schema):
-    items = fields.List(fields.Nested(UnregisteredSchema))
-    next_after = fields.Integer(allow_none=True)
+UnregisteredPageSchema = page_schema(UnregisteredSchema, "UnregisteredPage")
 
 
-class PageQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
+class PageQuerySchema(PageArgs):
+    pass
 
 
 class IngestResultSchema(Schema):

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.pagination import PageArgs, page_schema
 from api.people.models import ROLES
 from api.people.phones import InvalidPhone, normalise_phone, phone_for_viewer
 
@@ -93,13 +94,9 @@ class MeUpdateSchema(Schema):
     locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
 
 
-class UserQuerySchema(Schema):
+class UserQuerySchema(PageArgs):
     phone = Phone()
     role = fields.String(validate=validate.OneOf(ROLES))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class UserPageSchema(Schema):
-    items = fields.List(fields.Nested(UserSchema))
-    next_after = fields.Integer(allow_none=True)
+UserPageSchema = page_schema(UserSchema, "UserPage")

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.pagination import PageArgs, page_schema
 from api.places.models import INDUSTRY_SECTORS, ORG_KINDS, PLACE_KINDS, SITE_CATEGORIES
 
 LAT = validate.Range(min=-90, max=90)
@@ -38,17 +39,13 @@ class PlaceUpdateSchema(Schema):
     floor = fields.Integer(allow_none=True, validate=validate.Range(min=-5, max=200))
 
 
-class PlaceQuerySchema(Schema):
+class PlaceQuerySchema(PageArgs):
     kind = fields.String(validate=validate.OneOf(PLACE_KINDS))
     parent_id = fields.Integer()
     q = fields.String(validate=validate.Length(max=100))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class PlacePageSchema(Schema):
-    items = fields.List(fields.Nested(PlaceSchema))
-    next_after = fields.Integer(allow_none=True)
+PlacePageSchema = page_schema(PlaceSchema, "PlacePage")
 
 
 class SiteCategorySchema(Schema):
@@ -72,12 +69,8 @@ class OrganisationUpdateSchema(Schema):
     place_ids = fields.List(fields.Integer())
 
 
-class OrganisationQuerySchema(Schema):
+class OrganisationQuerySchema(PageArgs):
     kind = fields.String(validate=validate.OneOf(ORG_KINDS))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
 
 
-class OrganisationPageSchema(Schema):
-    items = fields.List(fields.Nested(OrganisationSchema))
-    next_after = fields.Integer(allow_none=True)
+OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")

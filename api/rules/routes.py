@@ -3,6 +3,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.common.pagination import page_schema
 from api.rules import services
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1", description="Alarm rules")
@@ -39,9 +40,7 @@ class RuleQuerySchema(Schema):
     after = fields.Integer(load_default=None, allow_none=True)
 
 
-class RulePageSchema(Schema):
-    items = fields.List(fields.Nested(RuleSchema))
-    next_after = fields.Integer(allow_none=True)
+RulePageSchema = page_schema(RuleSchema, "RulePage")
 
 
 class RuleChangeSchema(Schema):
