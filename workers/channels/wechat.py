@@ -166,6 +166,9 @@ class WechatChannel(Channel):
                         return cached.decode()
                     self._raise_if_refused(r, refused)
             try:  # (after 3 s without a token from the other worker, fetch it here)
+                cached = r.get(key)  # another worker may have stored it between our look and the lock
+                if cached:
+                    return cached.decode()
                 token, expires_in = self._fetch_token()
                 r.set(key, token, ex=cache_seconds(expires_in))
             except TransportError as exc:
