@@ -47,6 +47,9 @@ def create_app(config=None):
     register_jwt_callbacks(jwt)
     _register_blueprints(app, smorest)
     register_error_handlers(app)
+    from api.notices.services import register as register_notices
+
+    register_notices(app)
     _register_cli(app)
 
     from api.web import register_web
@@ -63,12 +66,17 @@ def _migrations_dir():
 
 def _register_blueprints(app, smorest):
     from api.devices.routes import blp as devices_blp
+    from api.hazards.routes import blp as hazards_blp
     from api.health import blp as health_blp
+    from api.hydrants.routes import blp as hydrants_blp
     from api.incidents.routes import blp as incidents_blp
     from api.ingest.routes import blp as ingest_blp
+    from api.notices.routes import blp as notices_blp
     from api.notify.callbacks import blp as notify_callbacks_blp
     from api.notify.routes import blp as notify_blp
+    from api.patrols.routes import blp as patrols_blp
     from api.people.routes import auth_blp, people_blp
+    from api.photos.routes import blp as photos_blp
     from api.places.routes import blp as places_blp
     from api.rules.routes import blp as rules_blp
 
@@ -76,7 +84,7 @@ def _register_blueprints(app, smorest):
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     for blp in (health_blp, auth_blp, people_blp, places_blp, devices_blp, ingest_blp, rules_blp, incidents_blp,
-                notify_blp, notify_callbacks_blp):
+                notify_blp, notify_callbacks_blp, notices_blp, photos_blp, hydrants_blp, hazards_blp, patrols_blp):
         smorest.register_blueprint(blp)
 
 

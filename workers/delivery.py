@@ -100,8 +100,12 @@ def _outgoing(delivery, lookups=None):
         sub = lookups.subs.get(n.address)
         if sub is None:
             return None
-        data = (messages.push_payload(incident, n.kind, delivery.token, locale) if incident is not None
-                else messages.test_payload(n.text, delivery.token, locale))
+        if incident is not None:
+            data = messages.push_payload(incident, n.kind, delivery.token, locale)
+        elif n.kind == "notice":
+            data = messages.notice_payload(n, delivery.token, locale)
+        else:
+            data = messages.test_payload(n.text, delivery.token, locale)
         out.payload = {"keys": {"p256dh": sub.p256dh, "auth": sub.auth}, "data": data}
     elif incident is None:
         out.payload = {"template": n.kind, "params": {}}

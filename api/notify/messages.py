@@ -66,3 +66,16 @@ def test_payload(text, delivery_token, locale="zh-CN"):
     english = (locale or "").startswith("en")
     return {"incident_id": None, "level": 4, "kind": "test", "title": "Test alarm" if english else "测试报警",
             "body": text, "site": "", "receipt": delivery_token}
+
+
+def notice_payload(notification, delivery_token, locale="zh-CN"):
+    """A notice (patrol overdue, hazard past its deadline…): its text and the screen to open."""
+    from api.extensions import db
+    from api.notices.models import Notice
+
+    notice = db.session.get(Notice, notification.notice_id) if notification.notice_id else None
+    english = (locale or "").startswith("en")
+    return {"incident_id": None, "notice_id": notice.id if notice else None,
+            "level": notice.level if notice and notice.level else 4, "kind": "notice",
+            "title": "Fire-safety notice" if english else "消防提醒", "body": notification.text, "site": "",
+            "url": "/" + (notice.link or "") if notice and notice.link else "/#/notices", "receipt": delivery_token}

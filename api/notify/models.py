@@ -82,13 +82,16 @@ class Notification(db.Model):
     Unique, so a step run twice or a retried job never tells anyone twice."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("incident_id", "kind", "channel", "address"),)
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "channel", "address"),
+                      UniqueConstraint("notice_id", "channel", "address"))
 
     id = db.Column(db.Integer, primary_key=True)
     # None for a test alarm a person sends themself from the PWA's settings
     incident_id = db.Column(db.Integer, db.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    # set for a notice (api/notices): a patrol overdue, a hazard past its deadline…
+    notice_id = db.Column(db.Integer, db.ForeignKey("notices.id", ondelete="CASCADE"), index=True)
     user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    kind = db.Column(db.String(16), nullable=False)  # alarm | fire | all_clear | test
+    kind = db.Column(db.String(16), nullable=False)  # alarm | fire | all_clear | test | notice
     channel = db.Column(db.String(8), nullable=False)
     address = db.Column(db.String(1000), nullable=False)  # endpoint, phone, openid, webhook
     step_no = db.Column(db.Integer)

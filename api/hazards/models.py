@@ -1,0 +1,1 @@
+"""Inspections, hazards and rectification: the tables."""

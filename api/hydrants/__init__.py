@@ -1,0 +1,1 @@
+"""Hydrants, damage reports and work orders."""

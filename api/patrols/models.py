@@ -1,0 +1,1 @@
+"""Patrol plans, checkpoints and records: the tables."""

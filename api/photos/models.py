@@ -1,0 +1,1 @@
+"""Photos: upload, re-encode, thumbnails: the tables."""
