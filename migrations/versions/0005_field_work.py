@@ -117,12 +117,160 @@ def _hydrants_down():
 
 # --- checklist templates, inspections and hazards (api/hazards) --------------------
 
+# The default inspection checklist (reference data, like 0001's device types): what a
+# fire supervisor checks on a visit (消防监督检查), after the usual provincial forms.
+DEFAULT_INSPECTION_ITEMS = [
+    ("exits_clear", "安全出口、疏散通道畅通，无锁闭、堵塞", "Exits and evacuation routes clear, not locked or blocked", "pass_fail"),
+    ("exit_signs_lighting", "疏散指示标志、应急照明完好", "Exit signs and emergency lighting working", "pass_fail"),
+    ("extinguishers_valid", "灭火器数量足够、压力正常、在有效期内", "Extinguishers sufficient, pressure normal, within date", "pass_fail"),
+    ("hydrants_hoses", "室内消火栓箱内水带、水枪齐全，无遮挡", "Indoor hydrant cabinets complete (hose, nozzle), not obstructed", "pass_fail"),
+    ("fire_doors_closed", "常闭式防火门处于关闭状态，闭门器完好", "Self-closing fire doors kept shut, closers working", "pass_fail"),
+    ("alarm_panel_normal", "火灾报警控制器运行正常，无故障、无屏蔽", "Fire alarm panel normal: no faults, nothing disabled", "pass_fail"),
+    ("control_room_staffed", "消防控制室 24 小时双人持证值班", "Fire control room staffed around the clock by two certified operators", "pass_fail"),
+    ("sprinkler_pressure", "自动喷水灭火系统、消防水泵压力正常", "Sprinkler system and fire pumps at normal pressure", "pass_fail"),
+    ("electrical_wiring", "电气线路无私拉乱接、无老化破损", "Electrical wiring: no makeshift or worn connections", "pass_fail"),
+    ("ebike_charging", "电动自行车未在楼道、门厅、室内停放充电", "No e-bikes parked or charging in corridors, lobbies or indoors", "pass_fail"),
+    ("combustibles_storage", "易燃易爆、可燃物品规范存放，远离火源", "Flammable and combustible materials stored properly, away from ignition", "pass_fail"),
+    ("fire_lane_clear", "消防车通道、登高操作场地畅通", "Fire engine access and aerial operation area clear", "pass_fail"),
+    ("training_records", "消防安全制度、培训演练记录齐全", "Fire safety rules, training and drill records kept", "pass_fail"),
+    ("remarks", "其他情况", "Other findings", "note"),
+    ("site_photo", "现场照片", "Photo of the site", "photo"),
+]
+
+
 def _hazards_up():
-    pass
+    op.create_table('checklist_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=200), nullable=True),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('inspection','patrol')", name=op.f('ck_checklist_templates_kind')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_checklist_templates_created_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_checklist_templates')),
+    sa.UniqueConstraint('code', name=op.f('uq_checklist_templates_code'))
+    )
+    op.create_table('inspections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('site_path', sa.String(length=255), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=True),
+    sa.Column('inspector_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lng', sa.Float(), nullable=True),
+    sa.Column('accuracy_m', sa.Float(), nullable=True),
+    sa.Column('note', sa.String(length=1000), nullable=True),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_inspections_inspector_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['site_id'], ['places.id'], name=op.f('fk_inspections_site_id_places'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['template_id'], ['checklist_templates.id'], name=op.f('fk_inspections_template_id_checklist_templates'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspections')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_inspections_client_id'))
+    )
+    with op.batch_alter_table('inspections', schema=None) as batch_op:
+        batch_op.create_index('ix_inspections_site_id_at', ['site_id', 'at'], unique=False)
+        batch_op.create_index('ix_inspections_site_path', ['site_path'], unique=False, postgresql_ops={'site_path': 'text_pattern_ops'})
+
+    op.create_table('hazards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=True),
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('site_path', sa.String(length=255), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.String(length=2000), nullable=True),
+    sa.Column('severity', sa.String(length=10), nullable=False),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('photo_ids', sa.JSON(), nullable=False),
+    sa.Column('source_type', sa.String(length=16), nullable=False),
+    sa.Column('source_id', sa.String(length=64), nullable=True),
+    sa.Column('item_key', sa.String(length=64), nullable=True),
+    sa.Column('inspection_id', sa.Integer(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('responsible_user_id', sa.Integer(), nullable=True),
+    sa.Column('deadline', sa.DateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.CheckConstraint("severity IN ('minor','major','critical')", name=op.f('ck_hazards_severity')),
+    sa.CheckConstraint("source_type IN ('inspection','patrol','report')", name=op.f('ck_hazards_source_type')),
+    sa.CheckConstraint("state IN ('open','submitted','closed')", name=op.f('ck_hazards_state')),
+    sa.ForeignKeyConstraint(['closed_by'], ['users.id'], name=op.f('fk_hazards_closed_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_hazards_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['inspection_id'], ['inspections.id'], name=op.f('fk_hazards_inspection_id_inspections'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['responsible_user_id'], ['users.id'], name=op.f('fk_hazards_responsible_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['site_id'], ['places.id'], name=op.f('fk_hazards_site_id_places'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hazards')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_hazards_client_id'))
+    )
+    with op.batch_alter_table('hazards', schema=None) as batch_op:
+        batch_op.create_index('ix_hazards_deadline_unclosed', ['deadline'], unique=False, postgresql_where=sa.text("state <> 'closed'"), sqlite_where=sa.text("state <> 'closed'"))
+        batch_op.create_index(batch_op.f('ix_hazards_inspection_id'), ['inspection_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hazards_responsible_user_id'), ['responsible_user_id'], unique=False)
+        batch_op.create_index('ix_hazards_site_id_state', ['site_id', 'state'], unique=False)
+        batch_op.create_index('ix_hazards_site_path', ['site_path'], unique=False, postgresql_ops={'site_path': 'text_pattern_ops'})
+
+    op.create_table('hazard_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('hazard_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=True),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('client_at', sa.DateTime(), nullable=True),
+    sa.Column('note', sa.String(length=1000), nullable=True),
+    sa.Column('photo_ids', sa.JSON(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=True),
+    sa.CheckConstraint("kind IN ('created','submitted','rejected','accepted')", name=op.f('ck_hazard_events_kind')),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_hazard_events_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['hazard_id'], ['hazards.id'], name=op.f('fk_hazard_events_hazard_id_hazards'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_events')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_hazard_events_client_id'))
+    )
+    with op.batch_alter_table('hazard_events', schema=None) as batch_op:
+        batch_op.create_index('ix_hazard_events_hazard_id_id', ['hazard_id', 'id'], unique=False)
+
+    from datetime import datetime
+
+    templates = sa.table('checklist_templates', sa.column('code', sa.String), sa.column('kind', sa.String),
+                         sa.column('name', sa.String), sa.column('name_en', sa.String),
+                         sa.column('items', sa.JSON), sa.column('created_at', sa.DateTime))
+    op.bulk_insert(templates, [{
+        'code': 'default_inspection', 'kind': 'inspection', 'name': '消防安全监督检查（通用）',
+        'name_en': 'Fire safety inspection (general)', 'created_at': datetime(2026, 12, 1),
+        'items': [{'key': k, 'label': zh, 'label_en': en, 'kind': kind} for k, zh, en, kind in DEFAULT_INSPECTION_ITEMS],
+    }])
 
 
 def _hazards_down():
-    pass
+    with op.batch_alter_table('hazard_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_hazard_events_hazard_id_id')
+
+    op.drop_table('hazard_events')
+    with op.batch_alter_table('hazards', schema=None) as batch_op:
+        batch_op.drop_index('ix_hazards_site_path', postgresql_ops={'site_path': 'text_pattern_ops'})
+        batch_op.drop_index('ix_hazards_site_id_state')
+        batch_op.drop_index(batch_op.f('ix_hazards_responsible_user_id'))
+        batch_op.drop_index(batch_op.f('ix_hazards_inspection_id'))
+        batch_op.drop_index('ix_hazards_deadline_unclosed', postgresql_where=sa.text("state <> 'closed'"), sqlite_where=sa.text("state <> 'closed'"))
+
+    op.drop_table('hazards')
+    with op.batch_alter_table('inspections', schema=None) as batch_op:
+        batch_op.drop_index('ix_inspections_site_path', postgresql_ops={'site_path': 'text_pattern_ops'})
+        batch_op.drop_index('ix_inspections_site_id_at')
+
+    op.drop_table('inspections')
+    op.drop_table('checklist_templates')
 
 
 # --- patrol plans, checkpoints and records (api/patrols) ---------------------------
