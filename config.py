@@ -85,6 +85,28 @@ def env_json_map(name, allowed_keys=None):
 
 
 SMS_TEMPLATE_KINDS = ("alarm", "fire", "all_clear", "test", "login_code")
+HYDRANT_REPORT_CATEGORIES = ("leaking", "broken", "blocked", "cap_missing", "no_water", "illegal_use", "other")
+
+
+def env_json_int_map(name, allowed_keys, minimum=1, maximum=365):
+    """A JSON object of integers, e.g. WORK_ORDER_DAYS='{"leaking": 2, "no_water": 1}'."""
+    import json
+
+    raw = env_str(name)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and minimum <= v <= maximum for v in value.values()
+    ):
+        raise ConfigError(f"{name} must be a JSON object of integers {minimum}..{maximum}, got {raw!r}")
+    if set(value) - set(allowed_keys):
+        raise ConfigError(f"{name}: unknown keys {sorted(set(value) - set(allowed_keys))}, "
+                          f"allowed {sorted(allowed_keys)}")
+    return value
 
 
 def env_url(name, default):
@@ -211,6 +233,16 @@ class BaseConfig:
             "MAX_CONTENT_LENGTH", 16 * 1024 * 1024, minimum=1024
         )
         self.PWA_DIST = env_str("PWA_DIST", str(BASE_DIR / "pwa" / "dist"))
+        # Photos (api/photos): the upload limit (the body is refused past it, never read whole),
+        # the pixel limit against decompression bombs, where files live, how long a signed link lasts.
+        self.PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024)
+        self.PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=10_000, maximum=200_000_000)
+        self.PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2560, minimum=320, maximum=10_000)
+        self.PHOTO_STORAGE_DIR = env_str("PHOTO_STORAGE_DIR", str(INSTANCE_DIR / "photos"))
+        self.PHOTO_URL_SECONDS = env_int("PHOTO_URL_SECONDS", 24 * 3600, minimum=60, maximum=30 * 24 * 3600)
+        # Hydrant work orders: days to fix per report category, e.g. {"leaking": 2}; the rest get the default.
+        self.WORK_ORDER_DEFAULT_DAYS = env_int("WORK_ORDER_DEFAULT_DAYS", 7, minimum=1, maximum=365)
+        self.WORK_ORDER_DAYS = env_json_int_map("WORK_ORDER_DAYS", HYDRANT_REPORT_CATEGORIES)
 
         self.API_TITLE = "Fire alarm platform API"
         self.API_VERSION = "v1"
@@ -243,6 +275,10 @@ class TestingConfig(BaseConfig):
         self.REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
         self.REDIS_KEY_PREFIX = env_str("TEST_REDIS_KEY_PREFIX", "fa-test:")
         self.RQ_QUEUE_PREFIX = env_str("TEST_RQ_QUEUE_PREFIX", "fa-test-")
+        # Files are stored by content hash, so test runs may share one directory.
+        import tempfile
+
+        self.PHOTO_STORAGE_DIR = env_str("TEST_PHOTO_STORAGE_DIR", str(Path(tempfile.gettempdir()) / "fa-test-photos"))
 
 
 class ProductionConfig(BaseConfig):

@@ -98,11 +98,34 @@ def _notices_down():
 # --- photos (api/photos) -----------------------------------------------------------
 
 def _photos_up():
-    pass
+    op.create_table('photos',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('upload_sha256', sa.String(length=64), nullable=False),
+    sa.Column('source_format', sa.String(length=10), nullable=False),
+    sa.Column('source_bytes', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('thumb_sha256', sa.String(length=64), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('bytes', sa.Integer(), nullable=False),
+    sa.Column('thumb_width', sa.Integer(), nullable=False),
+    sa.Column('thumb_height', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_photos_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_photos'))
+    )
+    with op.batch_alter_table('photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_photos_sha256'), ['sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_user_id'), ['user_id'], unique=False)
 
 
 def _photos_down():
-    pass
+    with op.batch_alter_table('photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_photos_user_id'))
+        batch_op.drop_index(batch_op.f('ix_photos_sha256'))
+
+    op.drop_table('photos')
 
 
 # --- hydrants and work orders (api/hydrants) ---------------------------------------
