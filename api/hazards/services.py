@@ -370,3 +370,37 @@ def sweep_overdue_hazards(now=None, batch=500):
         db.session.commit()
         after = rows[-1].id
     return raised
+
+
+def hazards_of_inspection(inspection):
+    return Hazard.query.filter_by(inspection_id=inspection.id).order_by(Hazard.id).all()
+
+
+# People a hazard may be given to: staff whose scope covers the site.
+RESPONSIBLE_ROLES = ("property_staff", "maintainer")
+
+
+def responsible_candidates(site_id):
+    """Property staff and maintainers of the site, for the finder's picker (names only)."""
+    from sqlalchemy import literal
+
+    from api.people.models import Membership
+    from api.places.models import OrgCoverage
+
+    user = current_user()
+    site = db.session.get(Place, site_id)
+    if site is None or site.kind != "site" or not read_scope(user).covers(site.path):
+        raise NotFound()
+    if not scope_of(user, REPORT_ROLES).covers(site.path):
+        raise AppError("forbidden", status=403)
+    covers = literal(site.path).like(Place.path + "%")
+    by_place = (db.session.query(Membership.user_id, Membership.role).join(Place, Place.id == Membership.place_id)
+                .filter(Membership.role.in_(RESPONSIBLE_ROLES), covers))
+    by_org = (db.session.query(Membership.user_id, Membership.role)
+              .join(OrgCoverage, OrgCoverage.org_id == Membership.org_id).join(Place, Place.id == OrgCoverage.place_id)
+              .filter(Membership.role.in_(RESPONSIBLE_ROLES), covers))
+    roles = {}
+    for user_id, role in by_place.union(by_org).all():
+        roles.setdefault(user_id, set()).add(role)
+    people = User.query.filter(User.id.in_(roles), User.is_active.is_(True)).order_by(User.id).all() if roles else []
+    return {"items": [{"id": p.id, "name": p.name, "roles": sorted(roles[p.id])} for p in people]}
