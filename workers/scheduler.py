@@ -25,6 +25,7 @@ PERIODIC = (
     Periodic("purge_login_codes", "workers.jobs.purge_login_codes", 3600),
     Periodic("purge_idempotency_records", "workers.sweeps.purge_idempotency_records", 3600),
     Periodic("offline_sweep", "workers.sweeps.offline_sweep", 60),
+    Periodic("hazard_overdue_sweep", "workers.hazards.hazard_overdue_sweep", 300),
     Periodic("process_stale_events", "workers.sweeps.process_stale_events", 10),
     Periodic("requeue_fire_forwards", "workers.forward119.requeue_fire_forwards", 5),
     Periodic("requeue_device_commands", "workers.commands.requeue_device_commands", 15),
