@@ -22,3 +22,11 @@ class PhotoSchema(Schema):
 class SignedLinkArgs(Schema):
     exp = fields.String(load_default=None)
     sig = fields.String(load_default=None)
+
+
+class PhotoLinkSchema(Schema):
+    """How other domains show a photo: `api.photos.services.photo_urls(photo)`."""
+
+    id = fields.String()
+    url = fields.String()
+    thumb_url = fields.String()

@@ -131,11 +131,140 @@ def _photos_down():
 # --- hydrants and work orders (api/hydrants) ---------------------------------------
 
 def _hydrants_up():
-    pass
+    op.create_table('hydrants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=True),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('ownership', sa.String(length=16), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=False),
+    sa.Column('lng', sa.Float(), nullable=False),
+    sa.Column('address', sa.String(length=300), nullable=True),
+    sa.Column('place_id', sa.Integer(), nullable=False),
+    sa.Column('place_path', sa.String(length=255), nullable=False),
+    sa.Column('owner', sa.String(length=200), nullable=True),
+    sa.Column('maintainer_org_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('device_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('underground','above_ground')", name=op.f('ck_hydrants_kind')),
+    sa.CheckConstraint("ownership IN ('municipal','on_site')", name=op.f('ck_hydrants_ownership')),
+    sa.CheckConstraint("status IN ('normal','damaged','out_of_service')", name=op.f('ck_hydrants_status')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_hydrants_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_hydrants_device_id_devices'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['maintainer_org_id'], ['organisations.id'], name=op.f('fk_hydrants_maintainer_org_id_organisations'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['place_id'], ['places.id'], name=op.f('fk_hydrants_place_id_places'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hydrants')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_hydrants_client_id')),
+    sa.UniqueConstraint('code', name=op.f('uq_hydrants_code')),
+    sa.UniqueConstraint('device_id', name=op.f('uq_hydrants_device_id'))
+    )
+    with op.batch_alter_table('hydrants', schema=None) as batch_op:
+        batch_op.create_index('ix_hydrants_lat_lng', ['lat', 'lng'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hydrants_maintainer_org_id'), ['maintainer_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hydrants_place_id'), ['place_id'], unique=False)
+        batch_op.create_index('ix_hydrants_place_path', ['place_path'], unique=False, postgresql_ops={'place_path': 'text_pattern_ops'})
+
+    op.create_table('hydrant_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('hydrant_id', sa.Integer(), nullable=True),
+    sa.Column('reporter_id', sa.Integer(), nullable=True),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.String(length=1000), nullable=True),
+    sa.Column('photo_ids', sa.JSON(), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lng', sa.Float(), nullable=True),
+    sa.Column('accuracy_m', sa.Float(), nullable=True),
+    sa.Column('place_path', sa.String(length=255), nullable=True),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("category IN ('leaking','broken','blocked','cap_missing','no_water','illegal_use','other')", name=op.f('ck_hydrant_reports_category')),
+    sa.ForeignKeyConstraint(['hydrant_id'], ['hydrants.id'], name=op.f('fk_hydrant_reports_hydrant_id_hydrants'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_hydrant_reports_reporter_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hydrant_reports')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_hydrant_reports_client_id'))
+    )
+    with op.batch_alter_table('hydrant_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hydrant_reports_hydrant_id'), ['hydrant_id'], unique=False)
+        batch_op.create_index('ix_hydrant_reports_place_path', ['place_path'], unique=False, postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.create_index(batch_op.f('ix_hydrant_reports_reporter_id'), ['reporter_id'], unique=False)
+
+    op.create_table('work_orders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('hydrant_id', sa.Integer(), nullable=True),
+    sa.Column('maintainer_org_id', sa.Integer(), nullable=True),
+    sa.Column('place_path', sa.String(length=255), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('deadline', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('open','accepted','in_progress','fixed','rejected')", name=op.f('ck_work_orders_status')),
+    sa.ForeignKeyConstraint(['hydrant_id'], ['hydrants.id'], name=op.f('fk_work_orders_hydrant_id_hydrants'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['maintainer_org_id'], ['organisations.id'], name=op.f('fk_work_orders_maintainer_org_id_organisations'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['report_id'], ['hydrant_reports.id'], name=op.f('fk_work_orders_report_id_hydrant_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_orders')),
+    sa.UniqueConstraint('report_id', name=op.f('uq_work_orders_report_id'))
+    )
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_work_orders_deadline_unclosed', ['deadline'], unique=False, postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
+        batch_op.create_index(batch_op.f('ix_work_orders_hydrant_id'), ['hydrant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_work_orders_maintainer_org_id'), ['maintainer_org_id'], unique=False)
+        batch_op.create_index('ix_work_orders_place_path', ['place_path'], unique=False, postgresql_ops={'place_path': 'text_pattern_ops'})
+
+    op.create_table('work_order_updates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('work_order_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.String(length=1000), nullable=True),
+    sa.Column('photo_ids', sa.JSON(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('accepted','in_progress','fixed','rejected')", name=op.f('ck_work_order_updates_status')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_work_order_updates_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], name=op.f('fk_work_order_updates_work_order_id_work_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_order_updates')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_work_order_updates_client_id'))
+    )
+    with op.batch_alter_table('work_order_updates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_work_order_updates_work_order_id'), ['work_order_id'], unique=False)
 
 
 def _hydrants_down():
-    pass
+    with op.batch_alter_table('work_order_updates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_work_order_updates_work_order_id'))
+
+    op.drop_table('work_order_updates')
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_orders_place_path', postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_work_orders_maintainer_org_id'))
+        batch_op.drop_index(batch_op.f('ix_work_orders_hydrant_id'))
+        batch_op.drop_index('ix_work_orders_deadline_unclosed', postgresql_where=sa.text('closed_at IS NULL'), sqlite_where=sa.text('closed_at IS NULL'))
+
+    op.drop_table('work_orders')
+    with op.batch_alter_table('hydrant_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hydrant_reports_reporter_id'))
+        batch_op.drop_index('ix_hydrant_reports_place_path', postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_hydrant_reports_hydrant_id'))
+
+    op.drop_table('hydrant_reports')
+    with op.batch_alter_table('hydrants', schema=None) as batch_op:
+        batch_op.drop_index('ix_hydrants_place_path', postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_hydrants_place_id'))
+        batch_op.drop_index(batch_op.f('ix_hydrants_maintainer_org_id'))
+        batch_op.drop_index('ix_hydrants_lat_lng')
+
+    op.drop_table('hydrants')
 
 
 # --- checklist templates, inspections and hazards (api/hazards) --------------------
