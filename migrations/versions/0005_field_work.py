@@ -428,8 +428,121 @@ def _hazards_down():
 # --- patrol plans, checkpoints and records (api/patrols) ---------------------------
 
 def _patrols_up():
-    pass
+    op.create_table('patrol_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=36), nullable=True),
+    sa.Column('request_hash', sa.String(length=64), nullable=True),
+    sa.Column('place_id', sa.Integer(), nullable=False),
+    sa.Column('place_path', sa.String(length=255), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('frequency', sa.JSON(), nullable=False),
+    sa.Column('assignee_roles', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_patrol_plans_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['place_id'], ['places.id'], name=op.f('fk_patrol_plans_place_id_places'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_plans')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_patrol_plans_client_id'))
+    )
+    with op.batch_alter_table('patrol_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_plans_place_id'), ['place_id'], unique=False)
+        batch_op.create_index('ix_patrol_plans_place_path', ['place_path'], unique=False, postgresql_ops={'place_path': 'text_pattern_ops'})
+
+    op.create_table('patrol_assignees',
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['patrol_plans.id'], name=op.f('fk_patrol_assignees_plan_id_patrol_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_patrol_assignees_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('plan_id', 'user_id', name=op.f('pk_patrol_assignees'))
+    )
+    with op.batch_alter_table('patrol_assignees', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_assignees_user_id'), ['user_id'], unique=False)
+
+    op.create_table('patrol_checkpoints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=False),
+    sa.Column('lng', sa.Float(), nullable=False),
+    sa.Column('radius_m', sa.Float(), nullable=False),
+    sa.Column('instructions', sa.Text(), nullable=True),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['patrol_plans.id'], name=op.f('fk_patrol_checkpoints_plan_id_patrol_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['site_id'], ['places.id'], name=op.f('fk_patrol_checkpoints_site_id_places'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_checkpoints'))
+    )
+    with op.batch_alter_table('patrol_checkpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_checkpoints_plan_id'), ['plan_id'], unique=False)
+
+    op.create_table('patrol_records',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint_id', sa.Integer(), nullable=False),
+    sa.Column('place_path', sa.String(length=255), nullable=False),
+    sa.Column('scanned', sa.Boolean(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('period_start', sa.DateTime(), nullable=True),
+    sa.Column('period_label', sa.String(length=20), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lng', sa.Float(), nullable=True),
+    sa.Column('accuracy_m', sa.Float(), nullable=True),
+    sa.Column('distance_m', sa.Float(), nullable=True),
+    sa.Column('far_from_checkpoint', sa.Boolean(), nullable=False),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['checkpoint_id'], ['patrol_checkpoints.id'], name=op.f('fk_patrol_records_checkpoint_id_patrol_checkpoints'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['patrol_plans.id'], name=op.f('fk_patrol_records_plan_id_patrol_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_patrol_records_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_records'))
+    )
+    with op.batch_alter_table('patrol_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_records_checkpoint_id'), ['checkpoint_id'], unique=False)
+        batch_op.create_index('ix_patrol_records_place_path', ['place_path'], unique=False, postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.create_index('ix_patrol_records_plan_period', ['plan_id', 'period_start'], unique=False)
+        batch_op.create_index('ix_patrol_records_user_at', ['user_id', 'at'], unique=False)
+
+    op.create_table('patrol_item_hazards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('item_key', sa.String(length=64), nullable=False),
+    sa.Column('hazard_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['hazard_id'], ['hazards.id'], name=op.f('fk_patrol_item_hazards_hazard_id_hazards'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['record_id'], ['patrol_records.id'], name=op.f('fk_patrol_item_hazards_record_id_patrol_records'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_item_hazards')),
+    sa.UniqueConstraint('record_id', 'item_key', name=op.f('uq_patrol_item_hazards_record_id_item_key'))
+    )
+    with op.batch_alter_table('patrol_item_hazards', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_item_hazards_hazard_id'), ['hazard_id'], unique=False)
 
 
 def _patrols_down():
-    pass
+    op.drop_table('patrol_item_hazards')
+    with op.batch_alter_table('patrol_records', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_records_user_at')
+        batch_op.drop_index('ix_patrol_records_plan_period')
+        batch_op.drop_index('ix_patrol_records_place_path', postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_patrol_records_checkpoint_id'))
+
+    op.drop_table('patrol_records')
+    with op.batch_alter_table('patrol_checkpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_checkpoints_plan_id'))
+
+    op.drop_table('patrol_checkpoints')
+    with op.batch_alter_table('patrol_assignees', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrol_assignees_user_id'))
+
+    op.drop_table('patrol_assignees')
+    with op.batch_alter_table('patrol_plans', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_plans_place_path', postgresql_ops={'place_path': 'text_pattern_ops'})
+        batch_op.drop_index(batch_op.f('ix_patrol_plans_place_id'))
+
+    op.drop_table('patrol_plans')
