@@ -112,6 +112,7 @@ def seed_demo():
     _add_devices(rng, tree["sites"], households)
     orgs = _add_organisations(tree)
     _add_accounts(tree, orgs, households)
+    _add_inspection(tree)
     db.session.commit()
     return True
 
@@ -324,3 +325,13 @@ def _add_accounts(tree, orgs, households):
             user = User(phone=phone, name=name, password_hash=password_hash)
             db.session.add(user)
         user.memberships.append(Membership(role=role, **scopes[role]))
+
+
+def _add_inspection(tree):
+    """The supervisor inspected 阳明花园 five days ago: two hazards for the property staff, one overdue."""
+    from api.hazards.demo import seed_hazards
+
+    db.session.flush()
+    people = {role: db.session.scalar(select(User).where(User.phone == normalise_phone(phone)))
+              for role, phone, _ in PEOPLE if role in ("supervisor", "property_staff")}
+    seed_hazards(tree["sites"][0], people["supervisor"], people["property_staff"])
