@@ -32,6 +32,7 @@ PERIODIC = (
     Periodic("escalation_tick", "workers.delivery.escalation_tick", 2),
     Periodic("receipt_tick", "workers.delivery.receipt_tick", 5),
     Periodic("delivery_audit", "workers.delivery.delivery_audit", 10),
+    Periodic("work_order_overdue_sweep", "workers.hydrants.work_order_overdue_sweep", 300),
     Periodic("patrol_sweep", "workers.patrols.patrol_sweep", 300),
 )
 

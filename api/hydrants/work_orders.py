@@ -34,6 +34,7 @@ from api.people.models import Membership, User
 from api.photos.services import claim_photos, photo_urls, photos_by_ids
 
 MATCH_RADIUS_M = 50  # a report without hydrant_id is for the nearest hydrant this close
+AREA_RADIUS_M = 2000
 SWEEP_BATCH = 500
 
 
@@ -93,12 +94,27 @@ def _hydrant_for(user, data):
             raise AppError("validation_error", status=422, errors={"hydrant_id": ["no such hydrant"]}) from None
     # Any passer-by may report what they see on the street: match the nearest hydrant
     # whatever the reporter's scope, so the report reaches its maintainer.
-    loc = data["location"]
-    min_lat, max_lat, min_lng, max_lng = bounding_box(loc["lat"], loc["lng"], MATCH_RADIUS_M)
+    near = _nearest(data["location"], MATCH_RADIUS_M)
+    return near[1] if near else None
+
+
+def _nearest(loc, radius_m):
+    """(distance, hydrant) of the nearest hydrant within radius_m of `loc`, any scope."""
+    min_lat, max_lat, min_lng, max_lng = bounding_box(loc["lat"], loc["lng"], radius_m)
     rows = Hydrant.query.filter(Hydrant.lat.between(min_lat, max_lat), Hydrant.lng.between(min_lng, max_lng)).all()
     near = [(haversine_m(loc["lat"], loc["lng"], h.lat, h.lng), h.id, h) for h in rows]
-    near = [n for n in near if n[0] <= MATCH_RADIUS_M]
-    return min(near)[2] if near else None
+    near = [n for n in near if n[0] <= radius_m]
+    return (min(near)[0], min(near)[2]) if near else None
+
+
+def _area_path(loc):
+    """No hydrant at the spot (a missing one, or not registered yet): the report belongs to the
+    place of the nearest hydrant around, so that area's staff and centre see it; else to nobody
+    but the admins."""
+    if not loc:
+        return None
+    near = _nearest(loc, AREA_RADIUS_M)
+    return near[1].place_path if near else None
 
 
 def create_report(user, data):
@@ -114,7 +130,8 @@ def create_report(user, data):
     report = HydrantReport(client_id=client_id, fingerprint=fp, hydrant_id=hydrant.id if hydrant else None,
                            reporter_id=user.id, category=data["category"], note=data.get("note"),
                            photo_ids=[p.id for p in photos], lat=loc.get("lat"), lng=loc.get("lng"),
-                           accuracy_m=loc.get("accuracy_m"), place_path=hydrant.place_path if hydrant else None,
+                           accuracy_m=loc.get("accuracy_m"),
+                           place_path=hydrant.place_path if hydrant else _area_path(data.get("location")),
                            at=data.get("at") or now, created_at=now)
     db.session.add(report)
     try:
