@@ -6,7 +6,8 @@ import { defineConfig } from 'vite';
 const outDir = 'dist';
 
 // public/sw.js is copied verbatim; stamp it with a hash of this build's files so
-// each deploy changes sw.js, the browser installs the new worker and old caches go.
+// each deploy changes sw.js, the browser installs the new worker and old caches go,
+// and with the list of the build's scripts and styles, which it precaches.
 function stampServiceWorker() {
   let names = [];
   return {
@@ -18,7 +19,10 @@ function stampServiceWorker() {
     closeBundle() {
       const file = resolve(outDir, 'sw.js');
       const id = createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 12);
-      writeFileSync(file, readFileSync(file, 'utf8').replaceAll('__BUILD_ID__', id));
+      // every script and style of the build (the QR decoder is loaded only when
+      // scanning, perhaps with no signal in a stairwell): the worker precaches them
+      const assets = names.filter((n) => /^assets\/.+\.(js|css)$/.test(n)).map((n) => `/${n}`).join(',');
+      writeFileSync(file, readFileSync(file, 'utf8').replaceAll('__BUILD_ID__', id).replaceAll('__BUILD_ASSETS__', assets));
     },
   };
 }

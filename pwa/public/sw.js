@@ -13,6 +13,8 @@
  * acknowledges through POST /api/v1/push/actions with the receipt token, which
  * needs no login: it works with the app closed. all_clear closes the incident's
  * notification.
+ * A notice (kind: notice — a hazard past its deadline, a missed patrol, a fixed
+ * hydrant) carries `url` (e.g. "/#/hazards/12"): its notification opens that screen.
  *
  * Outbox: the app queues actions in IndexedDB (src/outbox.js) and registers a
  * Background Sync 'outbox'; the sync asks an open window to replay, or replays here
@@ -44,7 +46,9 @@ self.addEventListener('install', (event) => {
       // The scripts and styles the shell loads, so a first offline start works too.
       const html = await (await cache.match('/')).text();
       const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
-      await cache.addAll([...new Set(assets)]);
+      // and those loaded later (the QR decoder): the build writes their names here
+      const later = '__BUILD_ASSETS__'.split(',').filter((a) => a.startsWith('/assets/'));
+      await cache.addAll([...new Set([...assets, ...later])]);
       await self.skipWaiting();
     })(),
   );
@@ -198,6 +202,8 @@ function parse(data) {
 }
 
 const tagOf = (id) => (id != null ? `incident-${id}` : 'incident');
+// A notice's own screen: a path on this origin only (never another site).
+const noticeUrl = (data) => (typeof data.url === 'string' && /^\/#\/[\w/?=&-]*$/.test(data.url) ? data.url : '/#/notices');
 const canShowActions = () => typeof Notification !== 'undefined' && 'maxActions' in Notification && Notification.maxActions > 0;
 
 // The delivery receipt (the server stops the early SMS fallback for this person)
@@ -230,6 +236,17 @@ async function onPush(data) {
         badge: '/icons/badge-96.png',
         silent: true,
         data: { incident_id: id, kind: data.kind, url: id != null ? `/#/incidents/${id}` : '/' },
+      });
+      return;
+    }
+    if (data.kind === 'notice') {
+      await self.registration.showNotification(data.title || APP_NAME, {
+        body: data.body || '',
+        tag: `notice-${data.notice_id != null ? data.notice_id : Date.now()}`,
+        icon: '/icons/icon-192.png',
+        badge: '/icons/badge-96.png',
+        timestamp: Date.now(),
+        data: { notice_id: data.notice_id, level: data.level, kind: 'notice', url: noticeUrl(data) },
       });
       return;
     }
@@ -317,6 +334,37 @@ function tokenOwner(token) {
   }
 }
 
+// A field record (src/outbox.js sendRecord): each photo not yet uploaded (kept as
+// uploaded at once), then the record with the server's photo ids. → the Response
+// that decides the item's state (a refused photo's, or the record's).
+function swapPhotoIds(text, ids) {
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'photo_ids' && Array.isArray(x) ? x.map((p) => ids.get(p) || p) : walk(x)]));
+    }
+    return v;
+  };
+  return JSON.stringify(walk(JSON.parse(text)));
+}
+
+async function sendRecord(item, headers) {
+  const { 'Content-Type': _json, 'Idempotency-Key': _key, ...common } = headers;
+  for (const photo of item.photos || []) {
+    if (photo.uploaded) continue;
+    const form = new FormData();
+    form.append('id', photo.id);
+    form.append('file', photo.blob, `${photo.id}.jpg`);
+    const response = await fetch('/api/v1/photos', { method: 'POST', headers: { ...common, 'Idempotency-Key': photo.id }, body: form });
+    if (!response.ok) return response;
+    const answer = await response.json();
+    photo.uploaded = { id: answer.id, thumb_url: answer.thumb_url };
+    await dbPut('outbox', item);
+  }
+  const ids = new Map((item.photos || []).map((p) => [p.id, p.uploaded.id]));
+  return fetch(`/api/v1${item.path}`, { method: 'POST', headers, body: swapPhotoIds(item.body, ids) });
+}
+
 // Two sync events at once (the browser's and a retry) share one replay.
 let replaying = null;
 function replayOnce() {
@@ -345,7 +393,8 @@ async function replay() {
     try {
       const headers = { Accept: 'application/json', 'Accept-Language': lang, Authorization: `Bearer ${auth.access}`, 'Idempotency-Key': item.id };
       if (item.body != null) headers['Content-Type'] = 'application/json';
-      response = await fetch(`/api/v1/incidents/${item.incidentId}/${item.action}`, { method: 'POST', headers, body: item.body == null ? undefined : item.body });
+      if (item.path) response = await sendRecord(item, headers);
+      else response = await fetch(`/api/v1/incidents/${item.incidentId}/${item.action}`, { method: 'POST', headers, body: item.body == null ? undefined : item.body });
     } catch {
       await dbPut('outbox', { ...item, state: 'queued' });
       retryLater = true;
@@ -357,7 +406,10 @@ async function replay() {
     }
     const body = await response.json().catch(() => ({}));
     item.attempts = (item.attempts || 0) + 1;
-    if (response.ok) {
+    if (response.ok && item.path) {
+      Object.assign(item, { state: 'sent', sentAt: Date.now(), error: null, result: body });
+      item.photos = (item.photos || []).map(({ id, uploaded }) => ({ id, uploaded, blob: null }));
+    } else if (response.ok) {
       Object.assign(item, { state: 'sent', sentAt: Date.now(), error: null });
       if (body && body.id != null) await dbPut('cache', { key: `/incidents/${body.id}`, data: body, at: Date.now() });
     } else {

@@ -7,6 +7,7 @@ import { getLocale, t } from './i18n.js';
 
 const BASE = '/api/v1';
 const TIMEOUT_MS = 12000; // a request the network swallows counts as offline
+const UPLOAD_TIMEOUT_MS = 90000; // a photo on a weak uplink
 const ACCESS = 'fa.access';
 const REFRESH = 'fa.refresh';
 
@@ -84,17 +85,18 @@ export function clearSession() {
 
 async function send(path, { method = 'GET', body, token, headers: extra } = {}) {
   const headers = { Accept: 'application/json', 'Accept-Language': getLocale(), ...extra };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const form = typeof FormData !== 'undefined' && body instanceof FormData; // a photo: the browser sets its boundary
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  const timer = setTimeout(() => abort.abort(), form ? UPLOAD_TIMEOUT_MS : TIMEOUT_MS);
   let response;
   try {
     response = await fetch(BASE + path, {
       method,
       headers,
       // the outbox sends a stored body string: byte for byte the same on every replay
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : typeof body === 'string' || form ? body : JSON.stringify(body),
       cache: 'no-store',
       signal: abort.signal,
     });

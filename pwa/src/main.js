@@ -2,6 +2,9 @@
 // service worker.
 //   #/login  #/  #/devices  #/incidents/<id> (alarm or incident)  #/messages
 //   #/settings  #/outbox
+//   field work: #/field  #/scan  #/scan/<code>  #/patrols  #/hydrants[/<id>[/report]]
+//   #/hydrants/report  #/hydrant-reports  #/work-orders[/<id>]  #/hazards[/<id>]
+//   #/inspections  #/inspections/new/<site>  #/inspections/<id>  #/notices
 import './style.css';
 import { isLoggedIn, setLoggedOutHandler } from './api.js';
 import { watchAlarms } from './alarms.js';
@@ -11,6 +14,12 @@ import { getLocale, onLocaleChange, t } from './i18n.js';
 import * as outbox from './outbox.js';
 import { resync } from './push.js';
 import { devices } from './screens/devices.js';
+import { field } from './screens/field.js';
+import { hazard, hazards, inspection, inspectionForm, inspections } from './screens/hazards.js';
+import { hydrant, hydrantReport, hydrants, myReports, workOrder, workOrders } from './screens/hydrants.js';
+import { notices } from './screens/notices.js';
+import { patrols } from './screens/patrols.js';
+import { checkpoint, scanner } from './screens/scan.js';
 import { home } from './screens/home.js';
 import { incident } from './screens/incident.js';
 import { login } from './screens/login.js';
@@ -28,10 +37,28 @@ const ROUTES = [
   { path: /^\/messages$/, screen: messages, nav: 'messages' },
   { path: /^\/settings$/, screen: settings, nav: 'settings' },
   { path: /^\/outbox$/, screen: outboxScreen, nav: 'settings' },
+  { path: /^\/field$/, screen: field, nav: 'field' },
+  { path: /^\/scan$/, screen: scanner, nav: 'field' },
+  { path: /^\/scan\/([A-Za-z0-9._-]+)$/, screen: checkpoint, nav: 'field' },
+  { path: /^\/patrols$/, screen: patrols, nav: 'field' },
+  { path: /^\/hydrants$/, screen: hydrants, nav: 'field' },
+  { path: /^\/hydrants\/report$/, screen: hydrantReport, nav: 'field' },
+  { path: /^\/hydrants\/(\d+)$/, screen: hydrant, nav: 'field' },
+  { path: /^\/hydrants\/(\d+)\/report$/, screen: hydrantReport, nav: 'field' },
+  { path: /^\/hydrant-reports$/, screen: myReports, nav: 'field' },
+  { path: /^\/work-orders$/, screen: workOrders, nav: 'field' },
+  { path: /^\/work-orders\/(\d+)$/, screen: workOrder, nav: 'field' },
+  { path: /^\/hazards$/, screen: hazards, nav: 'field' },
+  { path: /^\/hazards\/(\d+)$/, screen: hazard, nav: 'field' },
+  { path: /^\/inspections$/, screen: inspections, nav: 'field' },
+  { path: /^\/inspections\/new\/(\d+)$/, screen: inspectionForm, nav: 'field' },
+  { path: /^\/inspections\/(\d+)$/, screen: inspection, nav: 'field' },
+  { path: /^\/notices$/, screen: notices, nav: 'messages' },
 ];
 const NEXT = 'fa.next'; // where to go after logging in
 const TABS = [
   ['home', '#/'],
+  ['field', '#/field'],
   ['devices', '#/devices'],
   ['messages', '#/messages'],
   ['settings', '#/settings'],
@@ -149,8 +176,8 @@ if (isLoggedIn()) afterLogin();
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   navigator.serviceWorker.addEventListener('message', (event) => {
     const data = event.data || {};
-    if (data.type === 'open' && /^#\/incidents\/\d+$/.test(data.hash || '')) {
-      // a tapped notification: its incident, as the alarm screen if still open
+    if (data.type === 'open' && /^#\/[\w/-]*$/.test(data.hash || '')) {
+      // a tapped notification: its incident (as the alarm screen if still open) or a notice's screen
       location.hash = data.hash;
     } else if (data.type === 'push') {
       // a push arrived while the app is open: show the alarm now, not at the next poll

@@ -6,6 +6,12 @@
 //
 // item: {id, owner, incidentId, action, body (the exact JSON text sent), state:
 //        queued | sending | sent | failed, createdAt, sentAt, attempts, error: {status, code, message}}
+// A field record (patrol record, hydrant report, inspection, hazard…) instead has
+// {path, what, label, link, body (its JSON text, photo_ids as the phone's photo
+// UUIDs), photos: [{id, blob, uploaded: {id, thumb_url} | null}], result}: its photos
+// are uploaded first (POST /photos with their own UUID: a replay stores none twice),
+// their ids swapped for the server's, then the record is posted with its UUID as
+// `id` and Idempotency-Key. The Blobs are dropped once the record is sent.
 import { api, currentUserId, isLoggedIn, keep } from './api.js';
 import { idb, safe } from './db.js';
 import { t } from './i18n.js';
@@ -49,7 +55,7 @@ export async function items() {
   return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
 }
 
-export const forIncident = async (id) => (await items()).filter((i) => String(i.incidentId) === String(id));
+export const forIncident = async (id) => (await items()).filter((i) => !i.path && String(i.incidentId) === String(id));
 export const isPending = (item) => item.state === 'queued' || item.state === 'sending';
 
 // Record an action (body: an object or none) and try to send it at once.
@@ -72,6 +78,73 @@ export async function enqueue(incidentId, action, body) {
   requestSync();
   flush();
   return item;
+}
+
+// Record a field creation: path '/patrol-records', body (an object; its `id` is set
+// to the item's UUID), photos [{id, blob}], what (outbox.kinds.<what>), label (shown
+// with it), link ('#/…', '{id}' becomes the server's id once sent).
+// withId: false for a body whose schema has no `id` (a review: the key alone).
+export async function enqueueRecord({ id = uuid(), path, body, photos = [], what, label = '', link = null, withId = true }) {
+  const item = {
+    id,
+    owner: currentUserId(),
+    path,
+    what,
+    label,
+    link,
+    body: JSON.stringify(withId ? { ...body, id } : body),
+    photos: photos.map((p) => ({ id: p.id, blob: p.blob, uploaded: null })),
+    state: 'queued',
+    createdAt: Date.now(),
+    sentAt: null,
+    attempts: 0,
+    error: null,
+    result: null,
+  };
+  await save(item);
+  changed();
+  requestSync();
+  flush();
+  return item;
+}
+
+// The body with each photo_ids entry swapped for the server's id (the same text on
+// every replay, as the Idempotency-Key wants). Also in public/sw.js.
+export function swapPhotoIds(text, ids) {
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'photo_ids' && Array.isArray(x) ? x.map((p) => ids.get(p) || p) : walk(x)]));
+    }
+    return v;
+  };
+  return JSON.stringify(walk(JSON.parse(text)));
+}
+
+// A field record: its photos (each saved as uploaded at once), then the record.
+async function sendRecord(item) {
+  for (const photo of item.photos || []) {
+    if (photo.uploaded) continue;
+    const form = new FormData();
+    form.append('id', photo.id);
+    form.append('file', photo.blob, `${photo.id}.jpg`);
+    const answer = await api('/photos', { method: 'POST', body: form, headers: { 'Idempotency-Key': photo.id } });
+    photo.uploaded = { id: answer.id, thumb_url: answer.thumb_url };
+    await save(item);
+  }
+  const ids = new Map((item.photos || []).map((p) => [p.id, p.uploaded.id]));
+  const result = await api(item.path, { method: 'POST', body: swapPhotoIds(item.body, ids), headers: { 'Idempotency-Key': item.id } });
+  item.photos = (item.photos || []).map(({ id, uploaded }) => ({ id, uploaded, blob: null })); // sent: free the space
+  item.result = result;
+  return result;
+}
+
+// The screen of what was made: '{id}' (any '{field}') filled from the server's answer.
+export function resultLink(item) {
+  if (!item.link || !item.link.includes('{')) return item.link;
+  if (!item.result) return null;
+  const link = item.link.replace(/\{(\w+)\}/g, (m, k) => (item.result[k] != null ? item.result[k] : m));
+  return link.includes('{') ? null : link;
 }
 
 // Ask the service worker for a Background Sync; it replays even with the app closed.
@@ -103,13 +176,17 @@ async function sendOne(queued) {
   changed();
   let stop = false;
   try {
-    const result = await api(`/incidents/${item.incidentId}/${item.action}`, {
-      method: 'POST',
-      body: item.body == null ? undefined : item.body,
-      headers: { 'Idempotency-Key': item.id },
-    });
+    if (item.path) {
+      await sendRecord(item);
+    } else {
+      const result = await api(`/incidents/${item.incidentId}/${item.action}`, {
+        method: 'POST',
+        body: item.body == null ? undefined : item.body,
+        headers: { 'Idempotency-Key': item.id },
+      });
+      if (result && result.id != null) keep(`/incidents/${result.id}`, result);
+    }
     Object.assign(item, { state: 'sent', sentAt: Date.now(), error: null });
-    if (result && result.id != null) keep(`/incidents/${result.id}`, result);
   } catch (err) {
     item.attempts += 1;
     const error = { status: err.status, code: err.code, message: err.message };

@@ -24,12 +24,13 @@ def test_resident_home_shows_my_homes_devices_and_their_state(app, client, conte
     expect(page.locator(".alert-banner")).to_contain_text("1 起报警尚未有人接警")
 
 
-def test_supervisor_home_says_inspections_come_later(app, context, page):
+def test_supervisor_home_shows_overdue_hazards(app, context, page):
     w = h.world(app)
     h.log_in_with_token(context, w, "supervisor")
     page.goto("/")
-    expect(page.get_by_role("heading", name="巡查与隐患")).to_be_visible()
-    expect(page.get_by_text("将在后续版本中提供")).to_be_visible()
+    expect(page.get_by_role("heading", name="逾期隐患")).to_be_visible()
+    expect(page.get_by_text("没有逾期的隐患")).to_be_visible()
+    expect(page.get_by_role("link", name="新建检查")).to_have_attribute("href", "#/inspections")
     expect(page.locator(".count-total dd")).to_have_text("2")
 
 

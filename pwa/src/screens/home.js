@@ -1,14 +1,17 @@
 // Home, per role: a resident sees the devices of their home and their state;
 // property staff, grid workers, station members, operators (and admins and
 // maintainers) the active incidents and device health of their scope; a fire
-// supervisor a placeholder for inspections and hazards (a later issue) beside
-// the incidents they can see. Someone with several roles sees each part.
+// supervisor the hazards past their deadline beside the incidents they can see;
+// those who patrol, the patrol plans still due today. Someone with several roles
+// sees each part.
 import { cachedGet } from '../api.js';
 import { ACTIVE, unhandled } from '../alarms.js';
 import { asOf, errorBox, fill, h, levelTag, loading, named, stateTag, time } from '../dom.js';
 import { t } from '../i18n.js';
 import { canAct, loadMe, roles, watches } from '../session.js';
 import { deviceCard, loadDevices } from './devices.js';
+import { overdueHazardsPart } from './hazards.js';
+import { patrolsDuePart } from './patrols.js';
 
 const HEALTH = ['total', 'online', 'offline', 'never_seen', 'fault', 'low_battery'];
 
@@ -84,15 +87,7 @@ async function myHomePart() {
   ];
 }
 
-function supervisionPart() {
-  // Honest placeholder: inspections and hazards come with a later issue.
-  return h(
-    'section',
-    { class: 'part' },
-    h('h2', null, t('home.supervision')),
-    h('ul', { class: 'list' }, h('li', { class: 'card placeholder' }, h('p', { class: 'muted' }, t('home.supervisionSoon')))),
-  );
-}
+const PATROLLERS = ['grid_worker', 'property_staff', 'station_member'];
 
 function draw(view, me) {
   const has = roles(me);
@@ -102,7 +97,8 @@ function draw(view, me) {
   if (resident || watches(me) || has.has('supervisor')) parts.push(part(t('home.incidents'), () => incidentsPart(me)));
   if (resident) parts.push(part(t('home.myHome'), myHomePart));
   if (watches(me) || has.has('supervisor')) parts.push(part(t('home.health'), healthPart));
-  if (has.has('supervisor')) parts.push(supervisionPart());
+  if (has.has('supervisor')) parts.splice(1, 0, part(t('home.supervision'), overdueHazardsPart));
+  if (PATROLLERS.some((r) => has.has(r))) parts.push(part(t('home.patrols'), patrolsDuePart));
   view.replaceChildren(...parts);
 }
 

@@ -138,6 +138,7 @@ export function settings(view, { leave }) {
       'ul',
       { class: 'list links' },
       h('li', null, h('a', { class: 'card link', href: '#/messages' }, t('settings.messages'))),
+      h('li', null, h('a', { class: 'card link', href: '#/notices' }, t('settings.notices'))),
       h('li', null, h('a', { class: 'card link', href: '#/outbox' }, t('settings.outbox'))),
     ),
     logoutButton,
