@@ -113,6 +113,7 @@ def seed_demo():
     orgs = _add_organisations(tree)
     _add_accounts(tree, orgs, households)
     _add_inspection(tree)
+    _add_patrol(tree)
     db.session.commit()
     return True
 
@@ -335,3 +336,13 @@ def _add_inspection(tree):
     people = {role: db.session.scalar(select(User).where(User.phone == normalise_phone(phone)))
               for role, phone, _ in PEOPLE if role in ("supervisor", "property_staff")}
     seed_hazards(tree["sites"][0], people["supervisor"], people["property_staff"])
+
+
+def _add_patrol(tree):
+    """The property staff's daily round of 阳明花园: a plan with three checkpoints."""
+    from api.patrols.demo import seed_patrols
+
+    db.session.flush()
+    phone = next(p for role, p, _ in PEOPLE if role == "property_staff")
+    staff = db.session.scalar(select(User).where(User.phone == normalise_phone(phone)))
+    seed_patrols(tree["sites"][0], staff, staff)
