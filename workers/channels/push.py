@@ -6,26 +6,32 @@ offline phone never gets the alarm); `Topic` per incident so a newer message
 replaces an undelivered older one; an explicit timeout; 404/410 is permanent
 (the subscription is gone).
 
-Fast enough for a fan-out of 1,000 from one process (bench/push_fanout.py):
-pywebpush encrypts (aes128gcm) but the request is ours. `webpush()` would parse
-the VAPID key and sign a new JWT for every message and post through `requests`,
-which costs ~1.3 ms of CPU per POST against ~0.45 ms for urllib3: with the GIL,
-that capped a fan-out at ~580 pushes/s. So: one VAPID header per push service
-origin, signed for 12 h and re-signed an hour before it expires; one urllib3 pool
-per process, shared by the fan-out threads (it is thread-safe), keeping
-connections to each push service alive; no automatic retries (a retried POST may
-deliver twice: retrying is delivery.py's job, with a new attempt row).
+Fast enough for a fan-out of 1,000 (bench/push_fanout.py, several worker processes
+each sending a job of delivery.PUSH_JOB_SIZE): `webpush()` would parse the VAPID key
+and sign a new JWT for every message and post through `requests`, which costs ~1.3 ms
+of CPU per POST against ~0.45 ms for urllib3: with the GIL, that capped a fan-out at
+~580 pushes/s. So: one VAPID header per push service origin, signed for 12 h and
+re-signed an hour before it expires (RFC 8292 lets a JWT be reused until its exp),
+per process; one urllib3 pool per process, shared by the fan-out threads (it is
+thread-safe), keeping connections to each push service alive; no automatic retries
+(a retried POST may deliver twice: retrying is delivery.py's job, with a new attempt
+row). The aes128gcm body (RFC 8291) is made here with http_ece, exactly as pywebpush's
+WebPusher.encode makes it — importing pywebpush pulls in aiohttp and requests, ~0.5 s
+that every forked RQ work horse paid again before its first push.
 """
 
+import base64
+import binascii
 import json
 import os
 import threading
 import time
 
+import http_ece
 import urllib3
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 from py_vapid import Vapid
-from pywebpush import WebPusher, WebPushException
 
 from workers.channels.base import Channel, TransportError
 
@@ -33,6 +39,25 @@ MAX_PAYLOAD = 3800  # bytes before encryption; the limit after is 4096
 VAPID_LIFETIME = 12 * 3600  # seconds a signed VAPID JWT is valid (at most 24 h)
 VAPID_RESIGN = 3600  # re-sign when less than this is left
 POOL_PER_HOST = 64  # kept-alive connections per push service (>= the fan-out threads)
+
+
+def _unb64u(text):
+    if isinstance(text, str):
+        text = text.encode()
+    return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+
+
+def encrypt(keys, data):
+    """The aes128gcm body of one push (RFC 8291): a new ephemeral P-256 key and a random
+    salt per message, ECDH with the browser's p256dh, its auth secret in the key schedule.
+    Raises ValueError for keys no browser made."""
+    receiver = _unb64u(keys["p256dh"])
+    auth = _unb64u(keys["auth"])
+    if len(receiver) != 65 or receiver[0] != 4 or len(auth) != 16:
+        raise ValueError("p256dh must be an uncompressed P-256 point and auth 16 bytes")
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    return http_ece.encrypt(data, salt=os.urandom(16), private_key=server_key, dh=receiver, auth_secret=auth,
+                            version="aes128gcm")
 
 
 class PushChannel(Channel):
@@ -79,8 +104,8 @@ class PushChannel(Channel):
         if len(data) > MAX_PAYLOAD:
             raise TransportError("push payload too large", permanent=True)
         try:
-            body = WebPusher({"endpoint": message.address, "keys": keys}).encode(data, "aes128gcm")["body"]
-        except (WebPushException, ValueError, TypeError) as exc:  # keys the browser never made
+            body = encrypt(keys, data)
+        except (KeyError, ValueError, TypeError, binascii.Error) as exc:  # keys the browser never made
             raise TransportError(f"push keys unusable: {type(exc).__name__}", permanent=True) from None
         headers = {"Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream",
                    "TTL": str(cfg.get("PUSH_TTL_SECONDS", 3600) or 3600),
