@@ -85,10 +85,12 @@ export function hazardFromItem(item) {
     box.replaceChildren(
       ...failed.map((i) => {
         const path = `/patrol-records/${record.id}/items/${i.key}/hazard`;
-        const queued = all.find((x) => x.path === path && x.state !== 'failed');
+        const asked = all.find((x) => x.path === path);
         const label = i.label || i.key;
-        if (i.hazard_id != null) return h('p', null, h('a', { href: `#/hazards/${i.hazard_id}` }, t('scan.hazardOpen', { item: label })));
-        if (queued) return h('p', { class: 'muted small' }, t('scan.hazardQueued', { item: label }));
+        const hazardId = i.hazard_id != null ? i.hazard_id : asked && asked.state === 'sent' && asked.result ? asked.result.hazard_id : null;
+        if (hazardId != null) return h('p', null, h('a', { href: `#/hazards/${hazardId}`, 'data-hazard-link': i.key }, t('scan.hazardOpen', { item: label })));
+        if (asked && asked.state === 'failed') return h('ul', { class: 'list outbox' }, outboxItem(asked));
+        if (asked) return h('p', { class: 'muted small' }, t('scan.hazardQueued', { item: label }));
         return h(
           'button',
           {

@@ -12,7 +12,7 @@ import { distanceM, distanceText, itemLabel, locator, noteField, nowIso, photoPi
 import { getLocale, t } from '../i18n.js';
 import { enqueueRecord } from '../outbox.js';
 import { codeFrom, startScanner } from '../scanner.js';
-import { hazardFromItem, itemStatus } from './outbox.js';
+import { itemStatus } from './outbox.js';
 
 export function scanner(view) {
   view.title = t('scan.title');
@@ -195,18 +195,16 @@ export function checkpoint(view, ctx) {
     );
   }
 
-  // Saved: its state from the outbox, and (once the record is on the server) a failed
-  // item can become a hazard in one tap.
+  // Saved: its state from the outbox; once the record is on the server, a failed item
+  // can become a hazard in one tap (outbox.js hazardFromItem).
   function done(cp, item) {
-    const actions = h('div');
-    const status = itemStatus(item.id, (sent) => fill(actions, hazardFromItem(sent)));
+    const status = itemStatus(item.id); // a sent record's card offers its failed items as hazards
     cleanups.push(status.cleanup);
     fill(
       view,
       h('h1', { tabindex: '-1' }, t('scan.saved')),
       h('p', null, cp.name),
       status.el,
-      actions,
       h('div', { class: 'buttons stack-buttons' }, h('a', { class: 'btn btn-primary', href: '#/scan' }, t('scan.next')), h('a', { class: 'btn btn-secondary', href: '#/patrols' }, t('patrols.title'))),
     );
     view.querySelector('h1').focus();
