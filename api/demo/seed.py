@@ -114,6 +114,7 @@ def seed_demo():
     _add_accounts(tree, orgs, households)
     _add_inspection(tree)
     _add_patrol(tree)
+    _add_hydrant_registry(tree, orgs, rng)
     db.session.commit()
     return True
 
@@ -346,3 +347,13 @@ def _add_patrol(tree):
     phone = next(p for role, p, _ in PEOPLE if role == "property_staff")
     staff = db.session.scalar(select(User).where(User.phone == normalise_phone(phone)))
     seed_patrols(tree["sites"][0], staff, staff)
+
+
+def _add_hydrant_registry(tree, orgs, rng):
+    """The road hydrants in the registry, kept by the maintenance company; one reported damaged."""
+    from api.hydrants.demo import seed_hydrants
+
+    db.session.flush()
+    phone = next(p for role, p, _ in PEOPLE if role == "grid_worker")
+    reporter = db.session.scalar(select(User).where(User.phone == normalise_phone(phone)))
+    seed_hydrants(tree["city"], orgs["maintenance"], reporter, rng)
