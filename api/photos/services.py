@@ -6,7 +6,6 @@ import hmac
 import io
 import math
 import uuid
-import warnings
 
 from flask import current_app, url_for
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -66,17 +65,16 @@ def reencode(data):
     """(full JPEG bytes, its size, thumbnail JPEG bytes, its size, source format)."""
     max_pixels = current_app.config["PHOTO_MAX_PIXELS"]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
-            w, h = img.size  # from the header: nothing decoded yet
-            if w * h > max_pixels:
-                raise _too_many_pixels(w, h)
-            fmt = img.format
-            img.seek(0)  # an animated WebP/PNG: its first frame
-            img.load()
-            img = ImageOps.exif_transpose(img)  # the way the phone was held, then EXIF is dropped
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's own guard, in open()
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+        w, h = img.size  # from the header: nothing decoded yet
+        # Our own limit, checked before decoding (Pillow's process-wide MAX_IMAGE_PIXELS is left alone).
+        if w * h > max_pixels:
+            raise _too_many_pixels(w, h)
+        fmt = img.format
+        img.seek(0)  # an animated WebP/PNG: its first frame
+        img.load()
+        img = ImageOps.exif_transpose(img)  # the way the phone was held, then EXIF is dropped
+    except Image.DecompressionBombError as exc:  # Pillow's own guard (> 2 × its limit), raised in open()
         raise AppError("photo_too_large_pixels", status=422, message=("照片像素过多", "The image has too many pixels"),
                        errors={"file": [str(exc)]}) from None
     except UnidentifiedImageError:

@@ -231,3 +231,24 @@ def test_config_rejects_bad_work_order_days(monkeypatch):
         load_config("testing")
     monkeypatch.setenv("WORK_ORDER_DAYS", '{"leaking": 3}')
     assert load_config("testing").WORK_ORDER_DAYS == {"leaking": 3}
+
+
+def test_the_sweep_job_runs_on_a_worker(app, client, w):
+    from rq import SimpleWorker
+
+    from api.extensions import redis_client
+    from workers.hydrants import work_order_overdue_sweep
+    from workers.queues import get_queue
+
+    _, wo = _open_order(client, w)
+    with app.app_context():
+        from api.extensions import db
+
+        order = db.session.get(WorkOrder, wo)
+        order.deadline = order.created_at - timedelta(hours=1)
+        db.session.commit()
+        job = work_order_overdue_sweep.enqueue()
+        SimpleWorker([get_queue("default")], connection=redis_client()).work(burst=True)
+        job.refresh()
+        assert job.get_status() == "finished" and job.return_value() == 1
+    assert [n["kind"] for n in notices(client, w.h["maintainer"])] == ["work_order_overdue", "work_order_assigned"]
