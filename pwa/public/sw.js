@@ -282,7 +282,7 @@ async function openApp(url) {
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const client = windows.find((c) => new URL(c.url).origin === target.origin);
   if (client) {
-    await client.focus();
+    await client.focus().catch(() => {}); // refused outside a tap: still move it to the route
     client.postMessage({ type: 'open', hash: target.hash }); // main.js moves to the route
     return client;
   }
