@@ -83,9 +83,9 @@ def create_inspection(data):
                             template_id=template.id, inspector_id=user.id, at=at, created_at=now,
                             lat=loc.get("lat"), lng=loc.get("lng"), accuracy_m=loc.get("accuracy_m"),
                             note=data.get("note"), items=[])
-    db.session.add(inspection)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # added inside: a failed insert leaves nothing pending
+            db.session.add(inspection)
             db.session.flush()
     except IntegrityError:  # the same inspection sent twice at once
         seen = services._replay(Inspection, data["id"], fp, user, "inspector_id")

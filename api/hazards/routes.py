@@ -5,8 +5,9 @@ from flask_smorest import Blueprint
 from api.common.idempotency import idempotent
 from api.hazards import inspections, services
 from api.hazards.schemas import (
-    CandidateListSchema,
-    CandidateQuerySchema,
+    ChecklistTemplateListSchema,
+    ChecklistTemplateQuerySchema,
+    ChecklistTemplateSchema,
     HazardCreateSchema,
     HazardDetailSchema,
     HazardPageSchema,
@@ -16,10 +17,9 @@ from api.hazards.schemas import (
     InspectionPageSchema,
     InspectionQuerySchema,
     RectificationSchema,
+    ResponsibleCandidateListSchema,
+    ResponsibleCandidateQuerySchema,
     ReviewSchema,
-    TemplateListSchema,
-    TemplateQuerySchema,
-    TemplateSchema,
 )
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1", description="Inspections, hazards and rectification")
@@ -35,16 +35,16 @@ class ChecklistTemplates(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.arguments(TemplateQuerySchema, location="query")
-    @blp.response(200, TemplateListSchema)
+    @blp.arguments(ChecklistTemplateQuerySchema, location="query")
+    @blp.response(200, ChecklistTemplateListSchema)
     def get(self, args):
         """Checklist templates (`kind`: inspection | patrol)."""
         return inspections.list_templates(args)
 
     @idempotent
     @blp.doc(security=SECURED, parameters=[IDEMPOTENCY])
-    @blp.arguments(TemplateSchema)
-    @blp.response(201, TemplateSchema)
+    @blp.arguments(ChecklistTemplateSchema)
+    @blp.response(201, ChecklistTemplateSchema)
     def post(self, data):
         """A new checklist template (admins and supervisors)."""
         return inspections.create_template(data)
@@ -55,7 +55,7 @@ class ChecklistTemplateById(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.response(200, TemplateSchema)
+    @blp.response(200, ChecklistTemplateSchema)
     def get(self, template_id):
         return inspections.get_template(template_id)
 
@@ -156,8 +156,8 @@ class ResponsibleCandidates(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.arguments(CandidateQuerySchema, location="query")
-    @blp.response(200, CandidateListSchema)
+    @blp.arguments(ResponsibleCandidateQuerySchema, location="query")
+    @blp.response(200, ResponsibleCandidateListSchema)
     def get(self, args):
         """Property staff and maintainers of a site, to give a hazard to."""
         return services.responsible_candidates(args["site_id"])

@@ -37,7 +37,7 @@ def _person(user):
 
 # --- checklist templates -----------------------------------------------------------
 
-class TemplateItemSchema(Schema):
+class ChecklistItemSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
     label_en = fields.String(allow_none=True, validate=validate.Length(max=200))
@@ -45,13 +45,13 @@ class TemplateItemSchema(Schema):
                          metadata={"description": "pass_fail | note | photo"})
 
 
-class TemplateSchema(Schema):
+class ChecklistTemplateSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(dump_only=True, allow_none=True, metadata={"description": "set on seeded templates"})
     kind = fields.String(required=True, validate=validate.OneOf(TEMPLATE_KINDS))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     name_en = fields.String(allow_none=True, validate=validate.Length(max=200))
-    items = fields.List(fields.Nested(TemplateItemSchema), required=True, validate=validate.Length(min=1, max=100))
+    items = fields.List(fields.Nested(ChecklistItemSchema), required=True, validate=validate.Length(min=1, max=100))
     created_by = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -62,12 +62,12 @@ class TemplateSchema(Schema):
             raise ValidationError("item keys must be unique", "items")
 
 
-class TemplateQuerySchema(Schema):
+class ChecklistTemplateQuerySchema(Schema):
     kind = fields.String(validate=validate.OneOf(TEMPLATE_KINDS))
 
 
-class TemplateListSchema(Schema):
-    items = fields.List(fields.Nested(TemplateSchema))
+class ChecklistTemplateListSchema(Schema):
+    items = fields.List(fields.Nested(ChecklistTemplateSchema))
 
 
 # --- shared pieces ---------------------------------------------------------------------
@@ -191,18 +191,18 @@ class ReviewSchema(Schema):
     deadline = fields.AwareDateTime(allow_none=True, metadata={"description": "a new deadline on reject"})
 
 
-class CandidateSchema(Schema):
+class ResponsibleCandidateSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     roles = fields.List(fields.String())
 
 
-class CandidateQuerySchema(Schema):
+class ResponsibleCandidateQuerySchema(Schema):
     site_id = fields.Integer(required=True)
 
 
-class CandidateListSchema(Schema):
-    items = fields.List(fields.Nested(CandidateSchema))
+class ResponsibleCandidateListSchema(Schema):
+    items = fields.List(fields.Nested(ResponsibleCandidateSchema))
 
 
 # --- inspections -----------------------------------------------------------------------

@@ -174,9 +174,9 @@ def create_hazard(user, site, title, severity, photo_ids=(), source=("report", N
                     item_key=item_key, inspection_id=inspection.id if inspection is not None else None,
                     created_by=user.id, responsible_user_id=responsible.id if responsible else None,
                     deadline=deadline or default_deadline(severity, at), at=at, created_at=now)
-    db.session.add(hazard)
     try:
-        with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+        with db.session.begin_nested():  # added inside: a failed insert leaves nothing pending
+            db.session.add(hazard)  # the same phone twice at once: the second insert fails alone
             db.session.flush()
     except IntegrityError:
         seen = _replay(Hazard, client_id, fp, user, "created_by")
@@ -277,13 +277,13 @@ def submit_rectification(hazard_id, data):
     now = utcnow()
     fp = fingerprint({"hazard": hazard_id, "note": data.get("note"), "photo_ids": data.get("photo_ids") or [],
                       "at": data.get("at")})
+    # Locked first: the same rectification sent twice at once finds the first one here.
+    hazard = get_hazard(hazard_id, for_update=True, user=user)
     seen = HazardEvent.query.filter_by(client_id=data["id"]).one_or_none()
     if seen is not None:
         if seen.actor_id != user.id or seen.fingerprint != fp or seen.hazard_id != hazard_id:
-            get_hazard(hazard_id, user=user)  # somebody else's hazard answers 404 first
             raise id_conflict()
-        return get_hazard(hazard_id, user=user)
-    hazard = get_hazard(hazard_id, for_update=True, user=user)
+        return hazard
     if not may_rectify(hazard, user):
         raise AppError("forbidden", status=403)
     if hazard.state != "open":

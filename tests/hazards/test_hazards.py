@@ -261,3 +261,27 @@ def test_simultaneous_reviews_do_not_both_win(app, client, w, backend):
     assert sorted(answers) == [200, 409]
     with app.app_context():
         assert HazardEvent.query.filter(HazardEvent.kind.in_(("accepted", "rejected"))).count() == 1
+
+
+def test_the_same_rectification_sent_twice_at_once_is_stored_once(app, client, w, backend):
+    if backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises writers")
+    h = _hazard(client, w)
+    photo = hf.upload(client, w["h"]["responsible"])
+    body = {"id": str(uuid.uuid4()), "note": "已整改", "photo_ids": [photo]}
+    barrier, answers = threading.Barrier(2), []
+
+    def send():
+        c = app.test_client()
+        barrier.wait()
+        answers.append(c.post(f"/api/v1/hazards/{h['id']}/rectifications", json=body,
+                              headers=w["h"]["responsible"]).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers == [201, 201]
+    with app.app_context():
+        assert HazardEvent.query.filter_by(kind="submitted").count() == 1

@@ -147,3 +147,28 @@ def test_checklist_templates(app, client, w):
     assert resp.status_code == 422 and "template_id" in resp.get_json()["errors"]
     with app.app_context():
         assert db.session.query(ChecklistTemplate).count() == 2
+
+
+def test_the_same_inspection_sent_twice_at_once_is_stored_once(app, w, backend):
+    import threading
+
+    import pytest
+
+    if backend != "postgresql":
+        pytest.skip("concurrent writers are PostgreSQL's; SQLite serialises them")
+    body, barrier, answers = _body(w), threading.Barrier(2), []
+
+    def send():
+        c = app.test_client()
+        barrier.wait()
+        resp = c.post("/api/v1/inspections", json=body, headers=w["h"]["supervisor"])
+        answers.append((resp.status_code, resp.get_json()["id"]))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [a[0] for a in answers] == [201, 201] and answers[0][1] == answers[1][1]
+    with app.app_context():
+        assert Inspection.query.count() == 1 and Hazard.query.count() == 2
