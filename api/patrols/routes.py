@@ -6,20 +6,20 @@ from flask_smorest import Blueprint
 from api.common.idempotency import idempotent
 from api.patrols import services
 from api.patrols.schemas import (
-    ItemHazardOutSchema,
-    ItemHazardSchema,
-    PlanCreateSchema,
-    PlanPageSchema,
-    PlanPatchSchema,
-    PlanQuerySchema,
-    PlanSchema,
-    RecordCreateSchema,
-    RecordListSchema,
-    RecordQuerySchema,
-    RecordSchema,
-    ScanSchema,
-    StatsQuerySchema,
-    StatsSchema,
+    PatrolItemHazardOutSchema,
+    PatrolItemHazardSchema,
+    PatrolPlanCreateSchema,
+    PatrolPlanPageSchema,
+    PatrolPlanPatchSchema,
+    PatrolPlanQuerySchema,
+    PatrolPlanSchema,
+    PatrolRecordCreateSchema,
+    PatrolRecordListSchema,
+    PatrolRecordQuerySchema,
+    PatrolRecordSchema,
+    PatrolScanSchema,
+    PatrolStatsQuerySchema,
+    PatrolStatsSchema,
 )
 
 blp = Blueprint("patrols", __name__, url_prefix="/api/v1", description="Patrol plans, checkpoints and records")
@@ -33,16 +33,16 @@ class PatrolPlans(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.arguments(PlanQuerySchema, location="query")
-    @blp.response(200, PlanPageSchema)
+    @blp.arguments(PatrolPlanQuerySchema, location="query")
+    @blp.response(200, PatrolPlanPageSchema)
     def get(self, args):
         """Plans in my scope and plans I am assigned to."""
         return services.list_plans(args)
 
     @idempotent
     @blp.doc(security=SECURED, parameters=[IDEMPOTENCY])
-    @blp.arguments(PlanCreateSchema)
-    @blp.response(201, PlanSchema)
+    @blp.arguments(PatrolPlanCreateSchema)
+    @blp.response(201, PatrolPlanSchema)
     def post(self, data):
         """A plan for a site or a community (property staff, grid worker, station member, supervisor, admin).
         A replay with the same `id` returns the first answer."""
@@ -54,14 +54,14 @@ class PatrolPlanById(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.response(200, PlanSchema)
+    @blp.response(200, PatrolPlanSchema)
     def get(self, plan_id):
         return services.plan_view(services.get_plan(plan_id))
 
     @idempotent
     @blp.doc(security=SECURED, parameters=[IDEMPOTENCY])
-    @blp.arguments(PlanPatchSchema)
-    @blp.response(200, PlanSchema)
+    @blp.arguments(PatrolPlanPatchSchema)
+    @blp.response(200, PatrolPlanSchema)
     def patch(self, data, plan_id):
         """Change a plan; `checkpoints` is the whole ordered list (kept ids keep their labels)."""
         return services.plan_view(services.update_plan(plan_id, data))
@@ -94,7 +94,7 @@ class CheckpointScan(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.response(200, ScanSchema)
+    @blp.response(200, PatrolScanSchema)
     def get(self, code):
         """What a label opens: the checkpoint, its plan and checklist. A forged code → 404 unknown_checkpoint."""
         return services.scan(code)
@@ -105,16 +105,16 @@ class PatrolRecords(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.arguments(RecordQuerySchema, location="query")
-    @blp.response(200, RecordListSchema)
+    @blp.arguments(PatrolRecordQuerySchema, location="query")
+    @blp.response(200, PatrolRecordListSchema)
     def get(self, args):
         """Records in scope, mine, and those of plans I am assigned to; newest first."""
         return services.list_records(args)
 
     @idempotent
     @blp.doc(security=SECURED, parameters=[IDEMPOTENCY])
-    @blp.arguments(RecordCreateSchema)
-    @blp.response(201, RecordSchema)
+    @blp.arguments(PatrolRecordCreateSchema)
+    @blp.response(201, PatrolRecordSchema)
     def post(self, data):
         """One checkpoint scanned: stored once per `id`; `distance_m` and `far_from_checkpoint` from the GPS fix."""
         return services.record_view(services.create_record(data))
@@ -126,9 +126,9 @@ class PatrolItemToHazard(MethodView):
 
     @idempotent
     @blp.doc(security=SECURED, parameters=[IDEMPOTENCY])
-    @blp.arguments(ItemHazardSchema)
-    @blp.response(201, ItemHazardOutSchema)
-    @blp.alt_response(200, schema=ItemHazardOutSchema, description="The item's hazard already existed")
+    @blp.arguments(PatrolItemHazardSchema)
+    @blp.response(201, PatrolItemHazardOutSchema)
+    @blp.alt_response(200, schema=PatrolItemHazardOutSchema, description="The item's hazard already existed")
     def post(self, data, record_id, key):
         """A failed item becomes a hazard in one tap; a second tap returns the same hazard (200)."""
         answer, created = services.item_hazard(record_id, key, data)
@@ -140,8 +140,8 @@ class PatrolStats(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURED)
-    @blp.arguments(StatsQuerySchema, location="query")
-    @blp.response(200, StatsSchema)
+    @blp.arguments(PatrolStatsQuerySchema, location="query")
+    @blp.response(200, PatrolStatsSchema)
     def get(self, args):
         """Completion per site, plan, person and day: periods due, completed, partial (some checkpoints), missed."""
         return services.patrol_stats(args)

@@ -10,29 +10,29 @@ HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="HH:MM (00:00-2
 KEY = validate.Regexp(r"^[a-z0-9_]{1,64}$", error="lower-case letters, digits and _ (at most 64)")
 
 
-class LocationSchema(Schema):
+class PatrolLocationSchema(Schema):
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
     accuracy_m = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000))
 
 
-class ItemDefSchema(Schema):
+class PatrolItemDefSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
     label_en = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(load_default="pass_fail", validate=validate.OneOf(ITEM_KINDS))
 
 
-class CheckpointInSchema(Schema):
+class PatrolCheckpointInSchema(Schema):
     id = fields.Integer(load_default=None, allow_none=True,
                         metadata={"description": "On PATCH: an existing checkpoint kept (its label stays valid)"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     site_id = fields.Integer(load_default=None, allow_none=True,
                              metadata={"description": "The site it stands in, for a community's plan"})
-    location = fields.Nested(LocationSchema, required=True)
+    location = fields.Nested(PatrolLocationSchema, required=True)
     radius_m = fields.Float(load_default=30.0, validate=validate.Range(min=5, max=2000))
     instructions = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-    items = fields.List(fields.Nested(ItemDefSchema), load_default=list, validate=validate.Length(max=50))
+    items = fields.List(fields.Nested(PatrolItemDefSchema), load_default=list, validate=validate.Length(max=50))
     template_id = fields.Integer(load_default=None, allow_none=True,
                                  metadata={"description": "Copy the items of a checklist template"})
 
@@ -43,7 +43,7 @@ class CheckpointInSchema(Schema):
             raise ValidationError("item keys must be unique", "items")
 
 
-class FrequencySchema(Schema):
+class PatrolFrequencySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("daily", "weekly", "custom")))
     start = fields.String(load_default=None, allow_none=True, validate=HHMM,
                           metadata={"description": "Local time the window opens (daily, weekly) or custom periods start"})
@@ -80,39 +80,39 @@ def clean_frequency(data):
     return out
 
 
-class AssigneesSchema(Schema):
+class PatrolAssigneesSchema(Schema):
     roles = fields.List(fields.String(validate=validate.OneOf(PATROL_ROLES)), load_default=list)
     user_ids = fields.List(fields.Integer(), load_default=list)
 
 
-class PlanCreateSchema(Schema):
+class PatrolPlanCreateSchema(Schema):
     id = fields.UUID(load_default=None, allow_none=True,
                      metadata={"description": "Client-made UUID: a replay returns the first answer"})
     place_id = fields.Integer(required=True, metadata={"description": "A site or a community"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    checkpoints = fields.List(fields.Nested(CheckpointInSchema), required=True,
+    checkpoints = fields.List(fields.Nested(PatrolCheckpointInSchema), required=True,
                               validate=validate.Length(min=1, max=100))
-    frequency = fields.Nested(FrequencySchema, required=True)
-    assignees = fields.Nested(AssigneesSchema, load_default=lambda: {"roles": [], "user_ids": []})
+    frequency = fields.Nested(PatrolFrequencySchema, required=True)
+    assignees = fields.Nested(PatrolAssigneesSchema, load_default=lambda: {"roles": [], "user_ids": []})
 
 
-class PlanPatchSchema(Schema):
+class PatrolPlanPatchSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
-    checkpoints = fields.List(fields.Nested(CheckpointInSchema), validate=validate.Length(min=1, max=100),
+    checkpoints = fields.List(fields.Nested(PatrolCheckpointInSchema), validate=validate.Length(min=1, max=100),
                               metadata={"description": "The whole ordered list; ids not given are retired"})
-    frequency = fields.Nested(FrequencySchema)
-    assignees = fields.Nested(AssigneesSchema)
+    frequency = fields.Nested(PatrolFrequencySchema)
+    assignees = fields.Nested(PatrolAssigneesSchema)
     active = fields.Boolean()
 
 
-class ItemDefOutSchema(Schema):
+class PatrolItemDefOutSchema(Schema):
     key = fields.String()
     label = fields.String()
     label_en = fields.String(allow_none=True)
     kind = fields.String()
 
 
-class CheckpointSchema(Schema):
+class PatrolCheckpointSchema(Schema):
     id = fields.Integer()
     position = fields.Integer()
     name = fields.String()
@@ -120,19 +120,19 @@ class CheckpointSchema(Schema):
     location = fields.Dict()
     radius_m = fields.Float()
     instructions = fields.String(allow_none=True)
-    items = fields.List(fields.Nested(ItemDefOutSchema))
+    items = fields.List(fields.Nested(PatrolItemDefOutSchema))
     code = fields.String(metadata={"description": "The signed code its label carries"})
     scan_url = fields.String()
 
 
-class PlanSchema(Schema):
+class PatrolPlanSchema(Schema):
     id = fields.Integer()
     client_id = fields.String(allow_none=True)
     place_id = fields.Integer()
     place_name = fields.String()
     name = fields.String()
     active = fields.Boolean()
-    checkpoints = fields.List(fields.Nested(CheckpointSchema))
+    checkpoints = fields.List(fields.Nested(PatrolCheckpointSchema))
     frequency = fields.Dict()
     assignees = fields.Dict()
     created_by = fields.Integer(allow_none=True)
@@ -141,35 +141,35 @@ class PlanSchema(Schema):
         "description": "{label, opens, due, end, done: [checkpoint ids scanned], complete}"})
 
 
-PlanPageSchema = page_schema(PlanSchema, "PatrolPlanPage")
+PatrolPlanPageSchema = page_schema(PatrolPlanSchema, "PatrolPlanPage")
 
 
-class PlanQuerySchema(PageArgs):
+class PatrolPlanQuerySchema(PageArgs):
     place_id = fields.Integer(load_default=None)
     mine = fields.Boolean(load_default=False, metadata={"description": "Only plans I am assigned to"})
     active = fields.Boolean(load_default=None, allow_none=True)
 
 
-class ScanSchema(Schema):
-    checkpoint = fields.Nested(CheckpointSchema)
-    plan = fields.Nested(PlanSchema)
+class PatrolScanSchema(Schema):
+    checkpoint = fields.Nested(PatrolCheckpointSchema)
+    plan = fields.Nested(PatrolPlanSchema)
 
 
-class ItemResultSchema(Schema):
+class PatrolItemResultSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     result = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RESULTS))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     photo_ids = fields.List(fields.String(), load_default=list, validate=validate.Length(max=20))
 
 
-class RecordCreateSchema(Schema):
+class PatrolRecordCreateSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Client-made UUID; the record's id"})
     checkpoint_id = fields.Integer(load_default=None, allow_none=True)
     code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                          metadata={"description": "The code read from the label: proves the scan"})
     at = fields.AwareDateTime(required=True, metadata={"description": "The phone's time of the scan"})
-    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
-    items = fields.List(fields.Nested(ItemResultSchema), load_default=list, validate=validate.Length(max=50))
+    location = fields.Nested(PatrolLocationSchema, load_default=None, allow_none=True)
+    items = fields.List(fields.Nested(PatrolItemResultSchema), load_default=list, validate=validate.Length(max=50))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
     @validates_schema
@@ -181,24 +181,24 @@ class RecordCreateSchema(Schema):
             raise ValidationError("item keys must be unique", "items")
 
 
-class PhotoRefSchema(Schema):
+class PatrolPhotoRefSchema(Schema):
     id = fields.String()
     url = fields.String()
     thumb_url = fields.String()
 
 
-class ItemOutSchema(Schema):
+class PatrolItemOutSchema(Schema):
     key = fields.String()
     label = fields.String(allow_none=True)
     kind = fields.String(allow_none=True)
     result = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     photo_ids = fields.List(fields.String())
-    photos = fields.List(fields.Nested(PhotoRefSchema))
+    photos = fields.List(fields.Nested(PatrolPhotoRefSchema))
     hazard_id = fields.Integer(allow_none=True)
 
 
-class RecordSchema(Schema):
+class PatrolRecordSchema(Schema):
     id = fields.String()
     plan_id = fields.Integer()
     checkpoint_id = fields.Integer()
@@ -212,14 +212,13 @@ class RecordSchema(Schema):
     location = fields.Dict(allow_none=True)
     distance_m = fields.Float(allow_none=True)
     far_from_checkpoint = fields.Boolean()
-    items = fields.List(fields.Nested(ItemOutSchema))
+    items = fields.List(fields.Nested(PatrolItemOutSchema))
     note = fields.String(allow_none=True)
 
 
-RecordPageSchema = page_schema(RecordSchema, "PatrolRecordPage")
 
 
-class RecordQuerySchema(Schema):
+class PatrolRecordQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     before = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "next_before of the previous page"})
@@ -228,12 +227,12 @@ class RecordQuerySchema(Schema):
     user_id = fields.Integer(load_default=None)
 
 
-class RecordListSchema(Schema):
-    items = fields.List(fields.Nested(RecordSchema))
+class PatrolRecordListSchema(Schema):
+    items = fields.List(fields.Nested(PatrolRecordSchema))
     next_before = fields.String(allow_none=True)
 
 
-class ItemHazardSchema(Schema):
+class PatrolItemHazardSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Client-made UUID of the hazard"})
     severity = fields.String(load_default="minor", validate=validate.OneOf(SEVERITIES))
     deadline = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -242,20 +241,20 @@ class ItemHazardSchema(Schema):
                              metadata={"description": "For a community's plan whose checkpoint has no site"})
 
 
-class ItemHazardOutSchema(Schema):
+class PatrolItemHazardOutSchema(Schema):
     record_id = fields.String()
     item_key = fields.String()
     hazard_id = fields.Integer()
     hazard = fields.Dict()
 
 
-class StatsQuerySchema(Schema):
+class PatrolStatsQuerySchema(Schema):
     place_id = fields.Integer(load_default=None)
     date_from = fields.Date(data_key="from", load_default=None, allow_none=True)
     date_to = fields.Date(data_key="to", load_default=None, allow_none=True)
 
 
-class StatsSchema(Schema):
+class PatrolStatsSchema(Schema):
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
     totals = fields.Dict()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from api.common.clock import utcnow
 from api.errors import AppError, NotFound
 from api.extensions import db
+from api.notices.models import Notice
 from api.notices.services import close_notices, raise_notice
 from api.patrols import codes
 from api.patrols.models import Checkpoint, PatrolAssignee, PatrolItemHazard, PatrolPlan, PatrolRecord
@@ -239,9 +240,9 @@ def create_plan(data):
         if cp.get("id") is not None:
             raise field_error("checkpoints", "a new plan's checkpoints have no id")
         plan.checkpoints.append(Checkpoint(**_checkpoint_fields(cp, place, i + 1)))
-    db.session.add(plan)
     try:
         with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+            db.session.add(plan)  # inside the savepoint, so a failed insert leaves the session clean
             db.session.flush()
     except IntegrityError:
         seen = PatrolPlan.query.filter_by(client_id=client_id).one_or_none() if client_id else None
@@ -306,8 +307,11 @@ def _scanned(plan_ids, starts):
     out = {}
     if not plan_ids or not starts:
         return out
+    starts = list(starts)
+    # one range scan of (plan_id, period_start) rather than a long IN list of times
     rows = (db.session.query(PatrolRecord.plan_id, PatrolRecord.period_start, PatrolRecord.checkpoint_id)
-            .filter(PatrolRecord.plan_id.in_(plan_ids), PatrolRecord.period_start.in_(starts)).distinct())
+            .filter(PatrolRecord.plan_id.in_(plan_ids), PatrolRecord.period_start >= min(starts),
+                    PatrolRecord.period_start <= max(starts)).distinct())
     for plan_id, start, cp_id in rows:
         out.setdefault((plan_id, start), set()).add(cp_id)
     return out
@@ -439,9 +443,9 @@ def create_record(data):
                           lat=loc["lat"] if loc else None, lng=loc["lng"] if loc else None,
                           accuracy_m=loc.get("accuracy_m") if loc else None, distance_m=dist,
                           far_from_checkpoint=bool(far), items=items, note=data.get("note"), created_at=now)
-    db.session.add(record)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+            db.session.add(record)  # inside the savepoint, so a failed insert leaves the session clean
             db.session.flush()
     except IntegrityError:
         seen = _replayed_record(record_id, user, fp)
@@ -566,13 +570,13 @@ def item_hazard(record_id, key, data):
                            source=("patrol", record.id), deadline=data.get("deadline"), client_id=str(data["id"]),
                            description=item.get("note"), item_key=key, at=record.at, commit=False)
     link = PatrolItemHazard(record_id=record.id, item_key=key, hazard_id=hazard.id)
-    db.session.add(link)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+            db.session.add(link)  # inside the savepoint, so a failed insert leaves the session clean
             db.session.flush()
-    except IntegrityError:
-        link = PatrolItemHazard.query.filter_by(record_id=record.id, item_key=key).one()
-        db.session.commit()
+    except IntegrityError:  # another tap linked one first: drop this hazard, answer with theirs
+        db.session.rollback()
+        link = PatrolItemHazard.query.filter_by(record_id=record_id, item_key=key).one()
         return _hazard_answer(link), False
     db.session.commit()
     return _hazard_answer(link), True
@@ -612,35 +616,43 @@ def sweep_patrols(now=None, lookback=SWEEP_LOOKBACK, batch=500):
             break
         last_id = plans[-1].id
         due = {plan.id: _due_periods(plan, now - lookback, now, now) for plan in plans}
-        done = _scanned(list(due), list({p.start for ps in due.values() for p in ps}))
+        done = _scanned(list(due), {p.start for ps in due.values() for p in ps})
+        pending = []  # (plan, period, kind, missing, expected)
         for plan in plans:
             expected = {cp.id for cp in active_checkpoints(plan)}
-            if not expected:
-                continue
-            people = None
-            for period in due[plan.id]:
+            for period in due[plan.id] if expected else ():
                 missing = expected - done.get((plan.id, period.start), set())
-                if not missing:
-                    continue
-                if people is None:
-                    people = owners(plan)
-                raised += _warn(plan, period, len(missing), len(expected), people, now)
+                if missing:
+                    kind = "patrol_missed" if now >= period.end else "patrol_overdue"
+                    pending.append((plan, period, kind, len(missing), len(expected)))
+        # Most of these were told on an earlier sweep: find them in one query, skip them.
+        keys = [_key(kind, plan, period) for plan, period, kind, _, _ in pending]
+        told = {k for (k,) in db.session.query(Notice.key).filter(Notice.key.in_(keys))} if keys else set()
+        people = {}
+        for plan, period, kind, missing, total in pending:
+            if _key(kind, plan, period) in told:
+                continue
+            if plan.id not in people:
+                people[plan.id] = owners(plan)
+            raised += _warn(plan, period, kind, missing, total, people[plan.id], now)
         db.session.commit()
     return raised
 
 
-def _warn(plan, period, missing, total, people, now):
+def _key(kind, plan, period):
+    return f"{kind}:plan:{plan.id}:{period.label}"
+
+
+def _warn(plan, period, kind, missing, total, people, now):
     subject = ("patrol_period", _subject_id(plan, period))
     link = f"#/patrols/plans/{plan.id}"
-    if now >= period.end:
-        kind = "patrol_missed"
+    if kind == "patrol_missed":
         text = (f"巡查漏检：「{plan.name}」{period.label} 有 {missing}/{total} 个巡查点未巡查",
                 f"Patrol missed: '{plan.name}' {period.label}, {missing} of {total} checkpoints not scanned")
     else:
-        kind = "patrol_overdue"
         text = (f"巡查逾期：「{plan.name}」{period.label} 还有 {missing}/{total} 个巡查点未巡查",
                 f"Patrol overdue: '{plan.name}' {period.label}, {missing} of {total} checkpoints still to scan")
-    notice = raise_notice(kind, f"{kind}:plan:{plan.id}:{period.label}", people, text, level=4, place=plan.place,
+    notice = raise_notice(kind, _key(kind, plan, period), people, text, level=4, place=plan.place,
                           link=link, subject=subject, now=now)
     if notice is not None and kind == "patrol_missed":
         close_notices(*subject, kinds=["patrol_overdue"], now=now)  # the missed warning supersedes it
@@ -671,7 +683,7 @@ def patrol_stats(args, now=None):
         q = q.filter(PatrolPlan.place_path.startswith(place.path, autoescape=True))
     plans = q.order_by(PatrolPlan.id).all()
     due = {p.id: _due_periods(p, t0, t1, now) for p in plans}
-    done = _scanned(list(due), list({p.start for ps in due.values() for p in ps}))
+    done = _scanned(list(due), {p.start for ps in due.values() for p in ps})
     zero = {"due": 0, "completed": 0, "partial": 0, "missed": 0}
     totals, by_place, by_plan, by_day = dict(zero), {}, [], {}
     for plan in plans:

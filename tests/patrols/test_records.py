@@ -166,3 +166,27 @@ def test_list_filters_and_pages(client, town, plan):
     assert len(by_site) == 4
     assert client.get(f"/api/v1/patrol-records?site_id={town.B['site']}", headers=h).status_code == 404
     assert client.get("/api/v1/patrol-records", headers=town.h["resident"]).get_json()["items"] == []
+
+
+def test_the_same_scan_sent_twice_at_once_is_stored_once(app, client, town, backend, plan):
+    import threading
+
+    if backend != "postgresql":
+        pytest.skip("concurrent writers are PostgreSQL's; SQLite serialises them")
+    body = _record(plan["checkpoints"][0])
+    barrier, answers = threading.Barrier(2), []
+
+    def send():
+        c = app.test_client()
+        barrier.wait()
+        resp = c.post("/api/v1/patrol-records", json=body, headers=town.h["property_staff"])
+        answers.append((resp.status_code, resp.get_json()["id"]))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert answers == [(201, body["id"])] * 2
+    with app.app_context():
+        assert PatrolRecord.query.count() == 1
