@@ -135,3 +135,19 @@ def test_checkpoint_site_must_lie_in_the_plan_place(client, town):
     body = plan_body(town.A["community"])
     body["checkpoints"][0]["site_id"] = town.B["site"]
     assert client.post("/api/v1/patrol-plans", json=body, headers=town.h["admin"]).status_code == 422
+
+
+def test_a_checkpoint_can_take_its_items_from_a_checklist_template(app, client, town):
+    from api.hazards.models import ChecklistTemplate
+
+    with app.app_context():
+        template = ChecklistTemplate.query.filter_by(code="default_inspection").one()
+        template_id, keys = template.id, [i["key"] for i in template.items]
+    body = plan_body(town.A["site"])
+    body["checkpoints"][1] = {"name": "消防控制室", "location": {"lat": 27.11, "lng": 114.99},
+                              "template_id": template_id}
+    plan = client.post("/api/v1/patrol-plans", json=body, headers=town.h["admin"]).get_json()
+    assert [i["key"] for i in plan["checkpoints"][1]["items"]] == keys
+    body = plan_body(town.A["site"])
+    body["checkpoints"][0]["template_id"] = 999999
+    assert client.post("/api/v1/patrol-plans", json=body, headers=town.h["admin"]).status_code == 422
