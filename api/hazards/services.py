@@ -35,6 +35,9 @@ REVIEW_ROLES = ("supervisor", "admin")
 RECTIFY_ROLES = ("property_staff", "maintainer", "admin")
 
 
+STATE_ZH = {"open": "待整改", "submitted": "已提交整改、待复查", "closed": "已整改销号"}
+
+
 # --- helpers -----------------------------------------------------------------
 
 def fingerprint(data):
@@ -51,7 +54,7 @@ def id_conflict():
 
 def wrong_state(hazard, action):
     return AppError("wrong_state", status=409,
-                    message=(f"隐患处于“{hazard.state}”状态，不能{action[0]}",
+                    message=(f"隐患{STATE_ZH.get(hazard.state, hazard.state)}，不能{action[0]}",
                              f"The hazard is {hazard.state}: cannot {action[1]}"),
                     errors={"state": [hazard.state]})
 
@@ -121,7 +124,7 @@ def _link(hazard):
 
 
 def _tell_assigned(hazard, now):
-    if hazard.responsible_user_id is None:
+    if hazard.responsible_user_id in (None, hazard.created_by):  # nobody, or the finder themself
         return
     raise_notice("hazard_assigned", f"hazard_assigned:{hazard.id}:{hazard.responsible_user_id}",
                  [hazard.responsible_user_id],

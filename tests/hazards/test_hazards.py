@@ -89,6 +89,7 @@ def test_wrong_state_is_409(client, w):
     assert _review(client, w, h["id"], "accept").status_code == 200
     twice = _review(client, w, h["id"], "accept", role="supervisor2")
     assert twice.status_code == 409 and twice.get_json()["code"] == "wrong_state"
+    assert twice.get_json()["message"] == "隐患已整改销号，不能复查"
     assert _review(client, w, h["id"], "reject", note="x").status_code == 409
     late, _ = _rectify(client, w, h["id"])
     assert late.status_code == 409
