@@ -252,3 +252,20 @@ def test_the_sweep_job_runs_on_a_worker(app, client, w):
         job.refresh()
         assert job.get_status() == "finished" and job.return_value() == 1
     assert [n["kind"] for n in notices(client, w.h["maintainer"])] == ["work_order_overdue", "work_order_assigned"]
+
+
+def test_the_same_report_sent_twice_at_once_is_stored_once(app, client, w, backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    body = report_body(hydrant_id=w.hydrant_a)
+
+    def send(_):
+        return app.test_client().post("/api/v1/hydrant-reports", json=body, headers=w.h["grid_worker"])
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert [r.status_code for r in answers] == [201] * 4, [r.get_json() for r in answers]
+    assert len({r.get_json()["id"] for r in answers}) == 1
+    assert rows(app, HydrantReport) == 1 and rows(app, WorkOrder) == 1 and rows(app, Notice) == 1
