@@ -19,6 +19,8 @@ def test_a_patrol_done_offline_with_a_photo_reaches_the_server_once(app, client,
     photo = fh.jpeg(tmp_path / "exit.jpg")
     on_site(context, live_server)
     h.log_in_with_token(context, w, "grid_worker")
+    page.goto("/")
+    expect(page.locator(f"[data-plan='{w['plan_id']}']")).to_contain_text("已巡 0/2")  # due today, on home
     # The label's URL, as the phone's camera app opens it.
     assert cp["url"].endswith(f"/#/scan/{cp['code']}")
     page.goto(f"/#/scan/{cp['code']}")
@@ -61,6 +63,8 @@ def test_a_patrol_done_offline_with_a_photo_reaches_the_server_once(app, client,
     page.reload()
     page.goto("/#/outbox")
     expect(page.locator(".outbox-item[data-state=sent]")).to_have_count(2)
+    page.goto("/")
+    expect(page.locator(f"[data-plan='{w['plan_id']}']")).to_contain_text("已巡 1/2")
 
     [record] = fh.records(client, w)
     assert record["checkpoint_id"] == cp["id"] and record["scanned"] is True
@@ -114,3 +118,60 @@ def test_a_damaged_hydrant_is_reported_with_a_photo(app, client, context, page, 
     assert saved["note"] == "阀门处持续漏水" and saved["location"]["accuracy_m"] == 12
     assert len(saved["photos"]) == 1 and fh.image_size(client, saved["photos"][0]["url"]) == (1200, 1600)
     assert saved["work_order"]["status"] == "open"
+
+
+def test_the_service_worker_sends_a_report_and_its_photo_with_the_app_closed(app, client, context, page, live_server,
+                                                                              tmp_path):
+    w = fh.hydrant_world(app)
+    on_site(context, live_server)
+    h.log_in_with_token(context, w, "grid_worker")
+    page.goto(f"/#/hydrants/{w['hydrant_id']}/report")
+    assert h.sw_ready(page)["controlled"]
+    context.set_offline(True)
+    page.locator("[data-category=cap_missing]").click()
+    page.locator("input[type=file]").set_input_files(fh.jpeg(tmp_path / "cap.jpg", size=(800, 600)))
+    expect(page.locator(".photo-thumbs img")).to_have_count(1)
+    page.get_by_role("button", name="提交上报").click()
+    expect(page.locator(".outbox-item")).to_have_attribute("data-state", "queued")
+
+    # The phone locks the app away; the signal comes back; the browser fires the sync.
+    blank = context.new_page()
+    sw = h.ServiceWorkerDevTools(context, blank, live_server)
+    page.close()
+    context.set_offline(False)
+    worker = context.service_workers[0]
+    sw.sync("outbox")
+    mine = lambda: client.get("/api/v1/hydrant-reports?mine=true", headers=h.auth(w, "grid_worker")).get_json()["items"]  # noqa: E731
+    h.wait_for(mine, what="the report on the server", page=blank, timeout=30)
+    h.wait_for(lambda: worker.evaluate(fh.OUTBOX_PHOTOS) == [
+        {"what": "hydrant_report", "state": "sent", "photos": [{"blob": False, "uploaded": True}]}],
+        what="the item marked sent, its Blob dropped", page=blank, timeout=30)
+    [report] = mine()
+    assert report["category"] == "cap_missing" and len(report["photos"]) == 1
+    assert fh.image_size(client, report["photos"][0]["url"]) == (800, 600)
+    blank.close()
+
+
+def test_field_screens_fit_320_px_with_large_targets(app, client, context, page, live_server, artifacts):
+    w = fh.patrol_world(app, login_roles=("grid_worker", "supervisor"))
+    on_site(context, live_server)
+    page.set_viewport_size({"width": 320, "height": 640})
+    h.log_in_with_token(context, w, "supervisor")
+    with app.app_context():
+        site_id = fh._site().id
+    screens = {"checklist": (f"/#/scan/{w['checkpoints'][0]['code']}", "[data-result]"),
+               "hydrant-report": ("/#/hydrants/report", "[data-category]"),
+               "inspection": (f"/#/inspections/new/{site_id}", "[data-result]"), "field": ("/#/field", ".tile")}
+    for name, (url, ready) in screens.items():
+        page.goto(url)
+        expect(page.locator(ready).first).to_be_visible()
+        if name == "inspection":
+            page.locator("[data-result=fail]").first.click()
+            expect(page.locator("[data-severity=major]").first).to_be_visible()
+        targets = page.locator("main .btn:visible, main .tile, main [data-severity]:visible")
+        assert targets.count() >= 3, name
+        for i in range(targets.count()):
+            box = targets.nth(i).bounding_box()
+            assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 320, (name, i, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, name
+        page.screenshot(path=str(artifacts / f"field-{name}-320.png"), full_page=True)

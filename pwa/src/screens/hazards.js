@@ -295,6 +295,13 @@ export function inspectionForm(view, ctx) {
         s.photos.el,
         s.note.el,
       );
+      if (item.kind === 'note' || item.kind === 'photo') {
+        // a note or a photo of the site, no verdict: sent as n.a. with what was given
+        s.result = 'na';
+        s.plain = true;
+        if (item.kind === 'note') s.note = noteField(`note-${item.key}`, itemLabel(item, locale));
+        return h('li', { class: 'card check-item', 'data-item': item.key }, item.kind === 'note' ? s.note.el : [h('p', { class: 'item-label' }, itemLabel(item, locale)), s.photos.el]);
+      }
       return h(
         'li',
         { class: 'card check-item', 'data-item': item.key },
@@ -329,7 +336,11 @@ export function inspectionForm(view, ctx) {
           const items = template.items.map((i) => {
             const s = state[i.key];
             const row = { key: i.key, result: s.result };
-            if (s.result === 'fail') {
+            if (s.plain) {
+              const list = s.photos.photos();
+              photos.push(...list);
+              Object.assign(row, { note: s.note.area.value.trim() || null, photo_ids: list.map((p) => p.id) });
+            } else if (s.result === 'fail') {
               const list = s.photos.photos();
               photos.push(...list);
               Object.assign(row, {

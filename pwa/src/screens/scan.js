@@ -120,14 +120,14 @@ export function checkpoint(view, ctx) {
     gps.fix().then(showDistance);
 
     const items = (cp.items || []).map((item) => {
-      const note = noteField(`note-${item.key}`, t('field.note'));
+      const note = noteField(`note-${item.key}`, item.kind === 'note' ? itemLabel(item, locale) : t('field.note'));
       const picker = photoPicker({ max: 3 });
       extras[item.key] = { note, picker };
       const more = h('div', { class: 'item-more', hidden: item.kind === 'pass_fail' }, item.kind !== 'photo' && note.el, item.kind !== 'note' && picker.el);
       return h(
         'li',
         { class: 'card check-item', 'data-item': item.key },
-        h('p', { class: 'item-label' }, itemLabel(item, locale)),
+        item.kind !== 'note' && h('p', { class: 'item-label' }, itemLabel(item, locale)),
         item.kind === 'pass_fail' &&
           resultButtons(item.key, null, (r) => {
             results[item.key] = r;
