@@ -121,12 +121,20 @@ def sheet_svg(plan, labels):
 
 # --- PDF ---------------------------------------------------------------------------
 
+# STSong-Light's widths for CIDs 1-95 (U+0020-U+007E), per 1000 units, as reportlab lists them.
+LATIN_WIDTHS = [207, 270, 342, 467, 462, 797, 710, 239, 374, 374, 423, 605, 238, 375, 238, 334, 462, 462, 462, 462,
+                462, 462, 462, 462, 462, 462, 238, 238, 605, 605, 605, 344, 748, 684, 560, 695, 739, 563, 511, 729,
+                793, 318, 312, 666, 526, 896, 758, 772, 544, 772, 628, 465, 607, 753, 711, 972, 647, 620, 607, 374,
+                333, 374, 606, 500, 239, 417, 503, 427, 529, 415, 264, 444, 518, 241, 230, 495, 228, 793, 527, 524,
+                524, 504, 338, 336, 277, 517, 450, 652, 466, 452, 407, 370, 258, 370, 605]
+
+
 def _pdf_text(text):
     return "<" + text.encode("utf-16-be").hex().upper() + ">"
 
 
 def _text_width(text, size_pt):
-    return sum(0.5 if ord(ch) < 128 else 1.0 for ch in text) * size_pt
+    return sum(LATIN_WIDTHS[ord(ch) - 32] / 1000 if 32 <= ord(ch) < 127 else 1.0 for ch in text) * size_pt
 
 
 def _centered(text, cx_mm, y_mm, size_pt):
@@ -172,7 +180,7 @@ def sheet_pdf(plan, labels):
                      b"/DescendantFonts [4 0 R] >>")
     objects[cid_font] = (b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
                          b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> "
-                         b"/FontDescriptor 5 0 R /DW 1000 /W [1 95 500] >>")
+                         b"/FontDescriptor 5 0 R /DW 1000 /W [1 [" + " ".join(map(str, LATIN_WIDTHS)).encode() + b"]] >>")
     objects[descriptor] = (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
                            b"/FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 752 /Descent -271 "
                            b"/CapHeight 737 /StemV 58 >>")

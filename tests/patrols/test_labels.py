@@ -131,3 +131,25 @@ def test_labels_out_of_scope_are_not_found(client, town):
     assert client.get(f"/api/v1/patrol-plans/{plan['id']}/labels.svg",
                       headers=town.h["resident"]).status_code == 404
     assert client.get("/api/v1/patrol-plans/999999/labels.pdf", headers=town.h["admin"]).status_code == 404
+
+
+@pytest.mark.parametrize("fmt, tool", [("pdf", "pdftoppm"), ("svg", "rsvg-convert")])
+def test_a_real_renderer_prints_labels_that_scan(client, town, tmp_path, fmt, tool):
+    """Where poppler or librsvg is installed: the sheet as a reader prints it, decoded."""
+    import shutil
+    import subprocess
+
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} is not installed")
+    image = pytest.importorskip("PIL.Image")
+    plan = _plan(client, town)
+    sheet = tmp_path / f"labels.{fmt}"
+    sheet.write_bytes(client.get(f"/api/v1/patrol-plans/{plan['id']}/labels.{fmt}", headers=town.h["admin"]).data)
+    png = tmp_path / "labels.png"
+    if fmt == "pdf":
+        subprocess.run([tool, "-r", "120", "-png", "-singlefile", str(sheet), str(tmp_path / "labels")], check=True,
+                       timeout=60)
+    else:
+        subprocess.run([tool, "-w", "1000", str(sheet), "-o", str(png)], check=True, timeout=60)
+    found = zxingcpp.read_barcodes(image.open(png).convert("L"))
+    assert sorted(r.text for r in found) == sorted(c["scan_url"] for c in plan["checkpoints"])
