@@ -46,6 +46,22 @@ def hydrant_world(app, login_roles=("grid_worker",)):
     return w
 
 
+def work_order_world(app):
+    """A hydrant report by the grid worker: a work order for the site's maintenance company."""
+    from api.people.models import User
+    from tests.hydrants import factories as hf
+
+    w = hydrant_world(app, login_roles=("grid_worker", "maintainer"))
+    with app.app_context():
+        from api.hydrants.models import Hydrant
+
+        hydrant = db.session.get(Hydrant, w["hydrant_id"])
+        _report, wo = hf.report(hydrant, db.session.get(User, w["people"]["grid_worker"]), category="leaking")
+        db.session.commit()
+        w["work_order_id"] = wo.id
+    return w
+
+
 def jpeg(path, size=(2400, 1800)):
     """A real photo-like JPEG (gradient and shapes) larger than the phone keeps."""
     from PIL import Image, ImageDraw

@@ -175,3 +175,27 @@ def test_field_screens_fit_320_px_with_large_targets(app, client, context, page,
             assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 320, (name, i, box)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, name
         page.screenshot(path=str(artifacts / f"field-{name}-320.png"), full_page=True)
+
+
+def test_the_maintainer_closes_a_work_order_with_a_photo_and_the_reporter_is_told(app, client, context, page,
+                                                                                   tmp_path):
+    w = fh.work_order_world(app)
+    h.log_in_with_token(context, w, "maintainer")
+    page.goto("/#/field")
+    page.get_by_role("link", name="维修工单").click()
+    page.locator(f"[data-work-order='{w['work_order_id']}']").click()
+    expect(page.locator("h1")).to_have_text("消火栓 XHS-0042")
+    page.locator("[data-status=fixed]").click()
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator(".field-error")).to_have_text("标记为已修复时，请拍一张修好后的照片")
+    page.locator("input[type=file]").set_input_files(fh.jpeg(tmp_path / "fixed.jpg", size=(640, 480)))
+    expect(page.locator(".photo-thumbs img")).to_have_count(1)
+    page.locator("#wo-note").fill("更换阀门密封圈")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator(".tag.wo-fixed").first).to_have_text("已修复", timeout=15_000)
+    expect(page.locator(".timeline > li")).to_contain_text("更换阀门密封圈")
+
+    wo = client.get(f"/api/v1/work-orders/{w['work_order_id']}", headers=h.auth(w, "maintainer")).get_json()
+    assert wo["status"] == "fixed" and len(wo["updates"]) == 1 and len(wo["updates"][0]["photos"]) == 1
+    told = client.get("/api/v1/me/notices", headers=h.auth(w, "grid_worker")).get_json()["items"]
+    assert len(told) == 1, told

@@ -15,7 +15,8 @@ import { knownMe, roles } from '../session.js';
 import { itemStatus, outboxItem } from './outbox.js';
 
 const CATEGORIES = ['leaking', 'broken', 'blocked', 'cap_missing', 'no_water', 'illegal_use', 'other'];
-const NEXT_STATUS = { open: ['accepted', 'rejected'], accepted: ['in_progress', 'fixed', 'rejected'], in_progress: ['fixed', 'rejected'] };
+// As the server allows them (api/hydrants/services.py NEXT).
+const NEXT_STATUS = { open: ['accepted', 'in_progress', 'fixed', 'rejected'], accepted: ['in_progress', 'fixed', 'rejected'], in_progress: ['fixed', 'rejected'] };
 const LIST = '/hydrants?limit=100';
 
 const statusTag = (status) => h('span', { class: `tag hydrant-${status}` }, named('hydrants.status', status));
