@@ -76,14 +76,14 @@ test: venv pwa chromium
 test-sqlite: venv pwa chromium
 	FA_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-# Benchmarks (scripts, not tests): each makes and drops its own PostgreSQL database
-# and prints its figures beside this machine's limits measured in the same run.
+# Benchmarks (scripts, not tests): one real stack (gunicorn with production settings, RQ
+# workers, PostgreSQL, a private Redis, the fake push service), one table, also written to
+# bench/results/latest.json and latest.md (bench/README.md). QUICK=1: smaller runs.
+# LIGHTHOUSE=1: also Lighthouse on the PWA (builds it and installs chromium first).
 .PHONY: bench
-bench: venv pwa chromium
-	$(BIN)/python bench/offline_sweep.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/push_fanout.py
-	$(BIN)/python bench/lighthouse.py
+bench: venv $(if $(LIGHTHOUSE),pwa chromium)
+	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick)
+	$(if $(LIGHTHOUSE),$(BIN)/python bench/lighthouse.py)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -411,9 +411,9 @@ class Context:
                                        "wsgi:app"])
         for n in range(self.workers):
             self._spawn(f"worker{n + 1}", [sys.executable, "-m", "flask", "rq", "worker"])
-        wait_until(lambda: NO_PROXY.open(f"{self.base_url}/api/health", timeout=2).status == 200, 60, "gunicorn",
+        wait_until(lambda: NO_PROXY.open(f"{self.base_url}/api/health", timeout=2).status == 200, 180, "gunicorn",
                    [web])
-        wait_until(lambda: self.workers_ready() >= self.workers, 60, "the RQ workers", self.procs)
+        wait_until(lambda: self.workers_ready() >= self.workers, 180, "the RQ workers", self.procs)
         self.log(f"gunicorn {self.base_url} ({self.web_workers} workers x {self.web_threads} threads), "
                  f"{self.workers} RQ workers, fake push service {self.push.origin}; logs in {LOGS}")
         return self
@@ -442,7 +442,7 @@ class Context:
         self.workers = n
         for k in range(n):
             self._spawn(f"worker{k + 1}", [sys.executable, "-m", "flask", "rq", "worker"])
-        wait_until(lambda: self.workers_ready() >= n, 60, "the RQ workers", self.procs)
+        wait_until(lambda: self.workers_ready() >= n, 180, "the RQ workers", self.procs)
 
     @staticmethod
     def _stop(p, timeout=10):
@@ -458,6 +458,18 @@ class Context:
         p.wait()
         p.log_file.close()
 
+    def cpu_seconds(self, prefix="worker"):
+        """CPU seconds the named stack processes have used so far, their reaped children (RQ's
+        work horses) included: a measure of work that the machine's load does not stretch."""
+        total = 0.0
+        for p in self.procs:
+            if p.name.startswith(prefix) and p.poll() is None:
+                with contextlib.suppress(OSError):
+                    with open(f"/proc/{p.pid}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                    total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def check_alive(self):
         dead = [f"{p.name} (code {p.returncode}, log {p.log_path})" for p in self.procs if p.poll() is not None]
         if dead:
@@ -472,14 +484,15 @@ class Context:
         app = None
         try:
             self._flask("db", "upgrade", env=dict(self.env, DATABASE_URL=url))
-            saved = os.environ.get("DATABASE_URL")
-            os.environ["DATABASE_URL"] = url
+            # its own queue prefix: a job it queued must not reach the stack's workers (other database)
+            saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "RQ_QUEUE_PREFIX")}
+            os.environ.update(DATABASE_URL=url, RQ_QUEUE_PREFIX=f"{self.queue_prefix}{tag}-")
             try:
                 from api import create_app
 
                 app = create_app("production")
             finally:
-                os.environ["DATABASE_URL"] = saved
+                os.environ.update(saved)
             yield app, url
         finally:
             if app is not None:

@@ -85,6 +85,9 @@ def main():
             notes += getattr(sys.modules.get(name), "NOTES", [])
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        have = {e["name"] for e in entries}
+        entries += [entry(n, None, "error: interrupted") for m in modules for n in EXPECTED.get(m, [m])
+                    if n not in have]
     except Exception:  # the stack did not start: still a table, of errors
         traceback.print_exc()
         reason = f"error: the stack did not start: {sys.exc_info()[1]}".replace("\n", " ")[:160]

@@ -19,14 +19,15 @@ service replace rather than add a copy still undelivered).
 
 import logging
 import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, text, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from api.common.clock import utcnow
+from api.common.types import UTCDateTime
 from api.extensions import db
 from api.incidents.models import Incident
 from api.notify import messages
@@ -148,21 +149,16 @@ def deliver_batch(delivery_ids):
     db.session.commit()
     db.session.expunge_all()  # else every commit below would expire thousands of loaded rows
 
-    def send_one(item):
-        with app.app_context():
-            return _send(item[1].channel, item[1])
-
     follow_ups, counts = [], {"sent": 0, "failed": 0}
-    sent_rows, sent_endpoints, pending = [], [], {"n": 0, "at": time.monotonic()}
+    sent_rows, pending = [], {"n": 0, "at": time.monotonic()}
 
     def take(item, result):
         (delivery_id, outgoing), (provider_id, error) = item, result
         pending["n"] += 1
         if error is None:
             counts["sent"] += 1
-            sent_rows.append({"d_id": delivery_id, "p_id": (provider_id or "")[:200]})
-            if outgoing.channel == "push":
-                sent_endpoints.append(outgoing.address)
+            sent_rows.append({"d_id": delivery_id, "p_id": (provider_id or "")[:200],
+                              "endpoint": outgoing.address if outgoing.channel == "push" else None})
         else:
             counts["failed"] += 1
             follow_ups.extend(record(db.session.get(Delivery, delivery_id), None, error))
@@ -170,29 +166,50 @@ def deliver_batch(delivery_ids):
     def commit():
         if pending["n"]:
             _mark_sent_rows(sent_rows, utcnow())
-            _mark_sent(sent_endpoints, utcnow())
             db.session.commit()
         pending["n"], pending["at"] = 0, time.monotonic()
 
     if len(work) > 1:
-        done = queue.SimpleQueue()
-        with ThreadPoolExecutor(max_workers=min(FANOUT_THREADS, len(work))) as pool:
-            for item in work:
-                pool.submit(send_one, item).add_done_callback(lambda fut, item=item: done.put((item, fut)))
-            for _ in range(len(work)):
-                while True:  # commit what is recorded while waiting, so a crash re-sends little
+        # FANOUT_THREADS senders, each in one app context for all its messages (a context
+        # per message, and a pool future per message, cost more CPU than the encryption)
+        todo, done = queue.SimpleQueue(), queue.SimpleQueue()
+        for item in work:
+            todo.put(item)
+
+        def sender():
+            with app.app_context():
+                while True:
                     try:
-                        item, fut = done.get(timeout=COMMIT_INTERVAL)
-                        break
+                        item = todo.get_nowait()
                     except queue.Empty:
-                        commit()
-                exc = fut.exception()
-                take(item, fut.result() if exc is None else (None, TransportError(type(exc).__name__)))
-                if pending["n"] >= COMMIT_EVERY or time.monotonic() - pending["at"] >= COMMIT_INTERVAL:
+                        return
+                    try:
+                        result = _send(item[1].channel, item[1])
+                    except BaseException as exc:  # noqa: BLE001  (never leave the loop below waiting)
+                        result = (None, TransportError(type(exc).__name__))
+                    done.put((item, result))
+
+        threads = [threading.Thread(target=sender, name=f"fanout-{n}", daemon=True)
+                   for n in range(min(FANOUT_THREADS, len(work)))]
+        for t in threads:
+            t.start()
+        for _ in range(len(work)):
+            while True:  # commit what is recorded while waiting, so a crash re-sends little
+                try:
+                    item, result = done.get(timeout=COMMIT_INTERVAL)
+                    break
+                except queue.Empty:
                     commit()
+            take(item, result)
+            if pending["n"] >= COMMIT_EVERY or time.monotonic() - pending["at"] >= COMMIT_INTERVAL:
+                commit()
+        for t in threads:
+            t.join()
     else:
         for item in work:
-            take(item, send_one(item))
+            with app.app_context():  # as the senders do: the channel's own context, not this session's
+                result = _send(item[1].channel, item[1])
+            take(item, result)
     commit()
     if follow_ups:
         from api.notify.escalation import enqueue_deliveries
@@ -233,13 +250,28 @@ def enqueue_batch(delivery_ids, job_id=None):
 deliver_batch.enqueue = enqueue_batch
 
 _SENT = None
+# PostgreSQL: a commit's results in one statement, one round trip — the rows sent, and
+# last_sent_at of the push subscriptions they went to (arrays unnested, not an executemany)
+_SENT_PG = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:pids AS varchar[])) AS v(id, p_id)), "
+    "d AS (UPDATE deliveries AS d SET state = CASE WHEN d.state = 'sending' THEN 'sent' ELSE d.state END, "
+    "provider_id = v.p_id, sent_at = :now FROM v WHERE d.id = v.id RETURNING d.notification_id) "
+    "UPDATE push_subscriptions SET last_sent_at = :now WHERE endpoint IN "
+    "(SELECT n.address FROM notifications AS n JOIN d ON n.id = d.notification_id WHERE n.channel = 'push')"
+).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def _mark_sent_rows(rows, now):
-    """sending → sent for the rows just accepted, in one executemany; a row a receipt or
-    a report has already answered ("delivered", "failed") keeps its state."""
+    """sending → sent for the rows just accepted, and last_sent_at of their push
+    subscriptions; a row a receipt or a report has already answered ("delivered",
+    "failed") keeps its state."""
     global _SENT
     if not rows:
+        return
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(_SENT_PG, {"ids": [r["d_id"] for r in rows], "pids": [r["p_id"] for r in rows],
+                                      "now": now})
+        rows.clear()
         return
     if _SENT is None:
         t = Delivery.__table__
@@ -247,6 +279,7 @@ def _mark_sent_rows(rows, now):
             state=case((t.c.state == "sending", "sent"), else_=t.c.state), provider_id=bindparam("p_id"),
             sent_at=bindparam("now"))
     db.session.execute(_SENT, [{**r, "now": now} for r in rows])
+    _mark_sent([r["endpoint"] for r in rows if r.get("endpoint")], now)
     rows.clear()
 
 
@@ -255,7 +288,6 @@ def _mark_sent(endpoints, now):
     for chunk in _chunks(set(endpoints)):
         db.session.execute(update(PushSubscription.__table__).where(
             PushSubscription.__table__.c.endpoint.in_(chunk)).values(last_sent_at=now))
-    endpoints.clear()
 
 
 def record(delivery, provider_id, error):
@@ -266,9 +298,8 @@ def record(delivery, provider_id, error):
     n = delivery.notification
     t = Delivery.__table__
     if error is None:
-        _mark_sent_rows([{"d_id": delivery.id, "p_id": provider_id or ""}], now)
-        if n.channel == "push":
-            _mark_sent([n.address], now)
+        _mark_sent_rows([{"d_id": delivery.id, "p_id": provider_id or "",
+                          "endpoint": n.address if n.channel == "push" else None}], now)
         return []
     state = db.session.execute(update(t).where(t.c.id == delivery.id, t.c.state == "sending").values(
         state="failed", error=error.message[:300], permanent=error.permanent).returning(t.c.id)).first()

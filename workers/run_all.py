@@ -1,4 +1,4 @@
-"""`make run`: Redis, migrations and demo data, then web, worker and scheduler.
+"""`make run`: Redis, migrations and demo data, then web, workers and scheduler.
 
 Run as `python -m workers.run_all` with the project's virtualenv interpreter.
 Every child runs in its own process group; Ctrl-C or SIGTERM stops them all
@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 10.0
+WORKERS = max(1, int(os.environ.get("WORKERS") or 2))  # RQ worker processes (2 cores here: 2)
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # localhost never via a proxy
 INSTALL_HINT = ("Install Redis (Debian/Ubuntu: `sudo apt-get install -y redis-server`, Fedora: "
                 "`sudo dnf install -y redis`, macOS: `brew install redis`) and run `make run` again, "
@@ -197,7 +198,11 @@ def main():
         env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
         spawn("web", [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
                       "-b", f"{host}:{port}", "wsgi:app"], env, children)
-        spawn("worker", [sys.executable, "-m", "flask", "rq", "worker"], env, children)
+        # Several worker processes: a push fan-out is queued in jobs of delivery.PUSH_JOB_SIZE
+        # and each job is bound to one core by the GIL, so two processes send one fan-out at once.
+        for n in range(WORKERS):
+            spawn(f"worker{n + 1}" if WORKERS > 1 else "worker", [sys.executable, "-m", "flask", "rq", "worker"],
+                  env, children)
         spawn("scheduler", [sys.executable, "-m", "flask", "rq", "scheduler"], env, children)
         # MQTT ingest keeps retrying its broker (MQTT_HOST, default Mosquitto on 127.0.0.1:1883).
         spawn("mqtt", [sys.executable, "-m", "flask", "ingest", "mqtt"], env, children)
