@@ -115,6 +115,12 @@ def test_items_must_be_the_checkpoints(client, town, plan):
     bad = client.post("/api/v1/patrol-records", json=_record(cp, items=[{"key": "extinguisher", "result": "ok"}]),
                       headers=town.h["property_staff"])
     assert bad.status_code == 422
+    for fields, field in (({"location": {"lat": 91, "lng": 114.99}}, "location"),
+                          ({"location": {"lat": 27.1, "lng": 181}}, "location"),
+                          ({"location": {"lat": 27.1, "lng": 114.9, "accuracy_m": -1}}, "location"),
+                          ({"id": "not-a-uuid"}, "id"), ({"at": "2026-11-30T09:00:00"}, "at")):
+        resp = client.post("/api/v1/patrol-records", json=_record(cp, **fields), headers=town.h["property_staff"])
+        assert resp.status_code == 422 and field in resp.get_json()["errors"], fields
 
 
 def test_wrong_role_is_403_and_out_of_scope_like_a_missing_checkpoint(client, town, plan):
