@@ -199,3 +199,19 @@ def test_the_maintainer_closes_a_work_order_with_a_photo_and_the_reporter_is_tol
     assert wo["status"] == "fixed" and len(wo["updates"]) == 1 and len(wo["updates"][0]["photos"]) == 1
     told = client.get("/api/v1/me/notices", headers=h.auth(w, "grid_worker")).get_json()["items"]
     assert len(told) == 1, told
+
+
+def test_a_label_never_opened_on_this_phone_opens_offline_from_the_kept_plans(app, context, page):
+    w = fh.patrol_world(app)
+    cp = w["checkpoints"][1]
+    h.log_in_with_token(context, w, "grid_worker")
+    page.goto("/")
+    expect(page.locator(f"[data-plan='{w['plan_id']}']")).to_be_visible()  # the plans, kept on the phone
+    context.set_offline(True)
+    page.evaluate("(code) => { location.hash = `#/scan/${code}`; }", cp["code"])
+    expect(page.locator("h1")).to_have_text(cp["name"])
+    expect(page.locator(".asof.stale")).to_contain_text("离线数据")
+    expect(page.locator("[data-item=exit_clear] [data-result]")).to_have_count(3)
+    # A label this phone knows nothing about says so instead.
+    page.evaluate("() => { location.hash = '#/scan/99999.AAAAAAAAAAAA'; }")
+    expect(page.locator(".alert")).to_contain_text("没有网络，本机也没有这个巡查点的资料")
