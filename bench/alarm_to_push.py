@@ -16,6 +16,7 @@ infinitely late.
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -33,6 +34,9 @@ ALARM_INTERVAL_S = 0.2
 HEARTBEAT_RATE = 500  # messages/s
 HEARTBEAT_DEVICES = 500
 HEARTBEAT_THREADS = 16
+# messages per heartbeat request: 1 = each device's message on its own, as a carrier
+# platform forwards them (BENCH_HEARTBEAT_BATCH=10: a gateway's batches of 10)
+HEARTBEAT_BATCH = int(os.environ.get("BENCH_HEARTBEAT_BATCH") or 1)
 
 
 def signed(key, secret, events):
@@ -60,7 +64,7 @@ def heartbeats(base_url, key, secret, serials, rate, per_request, seconds, conn)
             with lock:
                 k = next(counter)
             due = started + k / requests_per_s
-            if due > stop_at:
+            if due > stop_at or time.monotonic() > stop_at:  # a server behind: stop on time all the same
                 return
             delay = due - time.monotonic()
             if delay > 0:
@@ -156,7 +160,7 @@ def run(ctx):
     mp = multiprocessing.get_context("spawn")
     parent, child = mp.Pipe()
     proc = mp.Process(target=heartbeats, args=(ctx.base_url, world["key"], world["secret"], world["heartbeat"],
-                                               HEARTBEAT_RATE, 1, seconds, child), daemon=True)
+                                               HEARTBEAT_RATE, HEARTBEAT_BATCH, seconds, child), daemon=True)
     proc.start()
     parent.recv()
     time.sleep(2)  # the heartbeats reach their rate first
@@ -206,7 +210,7 @@ def run(ctx):
            ("heartbeat webhook answered", f"{hb['p50_ms']:.0f}", "-", f"{hb['p99_ms']:.0f}", "-",
             f"{hb['ok'] / hb['seconds']:,.0f} msg/s stored")])
     NOTES.append(f"alarm_to_push: {n_alarms} alarms, {len(finite)} pushes decrypted; background heartbeats "
-                 f"{hb['ok'] / hb['seconds']:,.0f} msg/s accepted (asked {HEARTBEAT_RATE}/s, one message per request; "
+                 f"{hb['ok'] / hb['seconds']:,.0f} msg/s accepted (asked {HEARTBEAT_RATE}/s, {HEARTBEAT_BATCH} message(s) per request; "
                  f"answers {hb['codes']}), their p99 {hb['p99_ms']:.0f} ms")
     return [ctx.entry("alarm_to_push_p50_ms", p50, "ms", target=None),
             ctx.entry("alarm_to_push_p99_ms", p99, "ms", target=TARGET_P99_MS)]
