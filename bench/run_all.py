@@ -96,9 +96,14 @@ def main():
     finally:
         ctx.stop()
     load_after = uptime()
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).resolve().parent,
+                                capture_output=True, text=True, check=False).stdout.strip() or "unknown commit"
+    except OSError:
+        commit = "unknown commit"
     meta = {"when": datetime.now().astimezone().isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {args.workers} RQ workers, "
-                       f"gunicorn {ctx.web_workers}x{ctx.web_threads} gthread",
+                       f"gunicorn {ctx.web_workers}x{ctx.web_threads} gthread, code at {commit}",
             "load_before": load_before, "load_after": load_after, "notes": notes}
     write_results(entries, meta)
     table(f"make bench — {meta['when']} — {meta['machine']}", RESULT_HEADER, results_rows(entries))
