@@ -380,6 +380,14 @@ class Context:
         return res.stdout
 
     def start(self):
+        """Start everything; if any part fails, stop what did start (nothing is left behind)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         from api.notify.cli import generate_vapid_keys
 
         self.redis_url, redis_where = self._redis()
@@ -531,7 +539,9 @@ class Context:
         for p in [p for p in self.procs if p.name == "redis"]:
             self._stop(p)
         shutil.rmtree(self._tmp, ignore_errors=True)
-        self.log(f"stopped the stack; dropped database {self.db_name}")
+        if self.procs or self._dbs:
+            self.log(f"stopped the stack; dropped database {self.db_name}")
+        self.procs, self._dbs, self.push, self.app = [], [], None, None  # a second stop() does nothing
 
 
 def write_results(entries, meta):
