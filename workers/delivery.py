@@ -1,5 +1,5 @@
-"""Delivering notifications: claimed rows, one job per channel per step, every
-attempt a row.
+"""Delivering notifications: claimed rows, one job per channel per step (a push
+fan-out in jobs of PUSH_JOB_SIZE, for several worker processes), every attempt a row.
 
 A Delivery is claimed (pending → sending) with a conditional update before
 anything is sent, so a retried or duplicated job sends nothing twice. A
