@@ -36,10 +36,6 @@ def create_app(config=None):
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
     db.init_app(app)
-    with app.app_context():
-        from api.extensions import make_sqlite_transactional
-
-        make_sqlite_transactional(db.engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     jwt.init_app(app)
     limiter.init_app(app)

@@ -47,23 +47,3 @@ def rkey(*parts):
     """A namespaced Redis key."""
     return current_app.config["REDIS_KEY_PREFIX"] + ":".join(str(p) for p in parts)
 
-
-def make_sqlite_transactional(engine):
-    """pysqlite begins no transaction before a SAVEPOINT, so the release of
-    `begin_nested()` would commit half of a unit of work. Let SQLAlchemy emit
-    BEGIN itself (the recipe of SQLAlchemy's SQLite dialect documentation), so
-    SQLite keeps the same all-or-nothing commits as PostgreSQL."""
-    from sqlalchemy import event
-
-    if engine.dialect.name != "sqlite" or getattr(engine, "_fa_transactional", False):
-        return
-
-    @event.listens_for(engine, "connect")
-    def _no_implicit_transactions(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
-
-    engine._fa_transactional = True

@@ -5,7 +5,8 @@ its commit, and the delivery auditor queues any that a lost Redis dropped."""
 import logging
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from api.common.clock import utcnow
@@ -32,12 +33,15 @@ def raise_notice(kind, key, user_ids, text, *, level=None, place=None, link=None
                     place_path=getattr(place, "path", None), text=zh[:300], text_en=en[:300], link=link,
                     subject_type=subject[0] if subject else None,
                     subject_id=str(subject[1]) if subject else None, created_at=now)
-    try:
-        with db.session.begin_nested():  # two sweeps racing: the loser's insert fails here, alone
-            db.session.add(notice)
-            db.session.flush()
-    except IntegrityError:
+    # Two sweeps racing: the loser's insert does nothing. (Not a savepoint: on SQLite the
+    # release of a savepoint opened before any write commits the caller's work so far.)
+    values = {c.key: getattr(notice, c.key) for c in Notice.__table__.columns if c.key != "id"}
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    notice_id = db.session.execute(insert(Notice).values(**values).on_conflict_do_nothing(
+        index_elements=["key"]).returning(Notice.id)).scalar()
+    if notice_id is None:
         return None
+    notice = db.session.get(Notice, notice_id)
     user_ids = sorted({int(u) for u in user_ids if u is not None})
     for user_id in user_ids:
         db.session.add(NoticeRecipient(notice_id=notice.id, user_id=user_id))
