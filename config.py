@@ -215,6 +215,15 @@ class BaseConfig:
         self.OTP_RATE_PER_PHONE = env_str("OTP_RATE_PER_PHONE", "1 per 50 seconds;5 per hour")
         self.OTP_RATE_PER_IP = env_str("OTP_RATE_PER_IP", "20 per hour")
         self.LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "30 per minute")
+        # Per integration key, over all its devices: a building's panel resends its
+        # whole backlog at once after an outage, so bursts must pass; a leaked key
+        # flooding the pipeline must not.
+        self.INGEST_RATE_PER_KEY = env_str("INGEST_RATE_PER_KEY", "120000 per minute")
+        # Redis down: count in each process's memory meanwhile, rather than answer
+        # devices (or logins) with a 500.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        # Strict-Transport-Security max-age; only production sends it (default one year).
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 0, minimum=0, maximum=2 * 365 * 86400)
 
         self.MQTT_HOST = env_str("MQTT_HOST", "127.0.0.1")
         self.MQTT_PORT = env_int("MQTT_PORT", 1883, minimum=1, maximum=65535)
@@ -286,6 +295,7 @@ class ProductionConfig(BaseConfig):
 
     def __init__(self):
         super().__init__()
+        self.HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 86400, minimum=0, maximum=2 * 365 * 86400)
         problems = []
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL is not set")

@@ -41,6 +41,10 @@ def create_app(config=None):
     limiter.init_app(app)
     smorest.init_app(app)
 
+    from api.security import register_security
+
+    register_security(app)  # before the blueprints: it bounds their <int:…> ids
+
     from api.errors import register_error_handlers
     from api.people.auth import register_jwt_callbacks
 

@@ -48,8 +48,9 @@ def idempotent(view):
         user = getattr(g, "current_user", None)
         if not key or user is None:
             return view(*args, **kwargs)
-        if len(key) > 100:
-            raise AppError("validation_error", status=422, errors={"Idempotency-Key": ["at most 100 characters"]})
+        if len(key) > 100 or not key.isprintable():  # control characters (NUL) cannot be stored
+            raise AppError("validation_error", status=422,
+                           errors={"Idempotency-Key": ["at most 100 printable characters"]})
         fingerprint = _fingerprint()
         seen = IdempotencyRecord.query.filter_by(user_id=user.id, key=key).one_or_none()
         if seen is not None and seen.created_at > utcnow() - KEEP:

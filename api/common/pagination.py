@@ -2,12 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
+from api.common.fields import MAX_ID
+
 MAX_LIMIT = 500
 
 
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
-    after = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_ID))
 
 
 def page(query, id_column, args):

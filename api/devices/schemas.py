@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.devices.models import DEVICE_STATUSES, EQUIPMENT, REQUIREMENTS
 from api.places.models import SITE_CATEGORIES
@@ -34,7 +35,7 @@ class DeviceSchema(Schema):
     serial = fields.String(required=True, validate=SERIAL)
     imei = fields.String(allow_none=True, validate=IMEI)
     type_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    place_id = fields.Integer(required=True)
+    place_id = Id(required=True)
     location_text = fields.String(allow_none=True, validate=validate.Length(max=200))
     lat = fields.Float(allow_none=True, validate=LAT)
     lng = fields.Float(allow_none=True, validate=LNG)
@@ -57,7 +58,7 @@ class DeviceSchema(Schema):
 
 class DeviceUpdateSchema(Schema):
     imei = fields.String(allow_none=True, validate=IMEI)
-    place_id = fields.Integer()
+    place_id = Id()
     location_text = fields.String(allow_none=True, validate=validate.Length(max=200))
     lat = fields.Float(allow_none=True, validate=LAT)
     lng = fields.Float(allow_none=True, validate=LNG)
@@ -67,7 +68,7 @@ class DeviceUpdateSchema(Schema):
 
 class DeviceQuerySchema(PageArgs):
     type_code = fields.String()
-    place_id = fields.Integer()
+    place_id = Id()
     status = fields.String(validate=validate.OneOf(DEVICE_STATUSES))
     serial = fields.String()
 

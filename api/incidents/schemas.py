@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.incidents.models import FALSE_ALARM_REASONS, OUTCOMES
 
@@ -30,9 +31,9 @@ class AlertQuerySchema(PageArgs):
     active = fields.Boolean()
     open = fields.Boolean(load_default=True)
     condition = fields.String()
-    device_id = fields.Integer()
-    site_id = fields.Integer()
-    incident_id = fields.Integer()
+    device_id = Id()
+    site_id = Id()
+    incident_id = Id()
 
 
 AlertPageSchema = page_schema(AlertSchema, "AlertPage")
@@ -90,7 +91,7 @@ class IncidentDetailSchema(IncidentSchema):
 class IncidentQuerySchema(PageArgs):
     level = fields.Integer(validate=validate.Range(min=1, max=4))
     state = fields.String(validate=validate.Regexp(r"^(open|acknowledged|on_scene|closed)(,(open|acknowledged|on_scene|closed))*$"))
-    site_id = fields.Integer()
+    site_id = Id()
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
 

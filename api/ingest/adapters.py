@@ -121,6 +121,8 @@ def onenet_verify(token, body_text):
     signed_text = msg_value if isinstance(msg_value, str) else raw_fields["msg"]
     if not hmac.compare_digest(onenet_signature(token, nonce, signed_text).encode(), signature.encode()):
         return None
+    if msg_value is None:  # signed, but nothing in it (None means a bad signature to the caller)
+        raise Malformed("msg: expected an object")
     if isinstance(msg_value, str):
         try:
             msg_value = json.loads(msg_value)

@@ -11,7 +11,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from api.errors import AppError
-from api.extensions import db
+from api.extensions import db, limiter
 from api.ingest import adapters, services
 from api.ingest.processing import process_events
 from api.ingest.schemas import (
@@ -31,6 +31,17 @@ log = logging.getLogger("ingest")
 blp = Blueprint("ingest", __name__, url_prefix="/api/v1", description="Device messages and integrations")
 SECURED = [{"bearer": []}]
 INLINE_BUDGET_SECONDS = 2.0
+
+
+def _integration_key():
+    """Rate limits count per integration key (all its devices together), signed or not."""
+    key = (request.view_args or {}).get("key_id") or request.headers.get("X-Integration-Key") or ""
+    return "integration:" + key[:64]
+
+
+# INGEST_RATE_PER_KEY (config.py): generous, so a panel's backlog after an outage passes.
+PER_KEY_LIMIT = limiter.limit(lambda: current_app.config["INGEST_RATE_PER_KEY"], key_func=_integration_key,
+                              scope="ingest-key")
 
 
 def _answer(results):
@@ -67,6 +78,8 @@ def _json(text, integration_id):
 
 @blp.route("/ingest/events")
 class IngestEvents(MethodView):
+    decorators = [PER_KEY_LIMIT]
+
     @blp.doc(parameters=[
         {"in": "header", "name": "X-Integration-Key", "required": True, "schema": {"type": "string"}},
         {"in": "header", "name": "X-Timestamp", "required": True, "schema": {"type": "integer"}},
@@ -91,6 +104,8 @@ class IngestEvents(MethodView):
 
 @blp.route("/ingest/onenet/<string:key_id>")
 class OneNetPush(MethodView):
+    decorators = [PER_KEY_LIMIT]
+
     def get(self, key_id):
         """OneNET's URL check: answer `msg` when signature = Base64(MD5(token + nonce + msg))."""
         integration = services.integration_by_key(key_id, "onenet")
@@ -130,6 +145,8 @@ class OneNetPush(MethodView):
 
 @blp.route("/ingest/ctwing/<string:key_id>/<string:secret>")
 class CtwingPush(MethodView):
+    decorators = [PER_KEY_LIMIT]
+
     @blp.response(200, IngestAnswerSchema)
     def post(self, key_id, secret):
         """CTWing (AEP) subscription push: dataReport, deviceOnlineOfflineReport, eventReport."""

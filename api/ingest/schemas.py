@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.ingest.models import EVENT_KINDS, INTEGRATION_KINDS, TELEMETRY_METRICS
 
@@ -87,7 +88,7 @@ class UnregisteredSchema(Schema):
 
 
 class UnregisteredQuerySchema(PageArgs):
-    integration_id = fields.Integer()
+    integration_id = Id()
 
 
 UnregisteredPageSchema = page_schema(UnregisteredSchema, "UnregisteredPage")

@@ -41,7 +41,9 @@ def vendor_url(integration, base_url=None):
 
 
 def integration_by_key(key_id, kind=None):
-    integration = Integration.query.filter_by(key_id=key_id or "").one_or_none()
+    if not key_id or "\x00" in key_id:  # PostgreSQL refuses NUL in text: no key has one
+        return None
+    integration = Integration.query.filter_by(key_id=key_id).one_or_none()
     if integration is None or not integration.enabled or (kind and integration.kind != kind):
         return None
     return integration

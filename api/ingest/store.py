@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.common.clock import utcnow
+from api.common.fields import storable
 from api.devices.models import Device
 from api.extensions import db
 from api.ingest.models import (
@@ -26,6 +27,11 @@ MAX_FUTURE_SECONDS = 600  # device clocks drift; further ahead than this is a br
 
 class Malformed(ValueError):
     """A message that cannot be understood; the reason goes back to the sender."""
+
+
+def storable_text(text):
+    """`text` with NUL and unpaired surrogates written as escapes, for excerpts and reasons."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def parse_time(value):
@@ -51,12 +57,12 @@ def normalise(raw, now):
     if not isinstance(raw, dict):
         raise Malformed("each event must be a JSON object")
     device = raw.get("device")
-    if not isinstance(device, str) or not device.strip() or len(device) > 128:
+    if not isinstance(device, str) or not device.strip() or len(device) > 128 or not storable(device):
         raise Malformed("device: expected the device's serial or IMEI")
     msg_id = raw.get("id")
     if isinstance(msg_id, int) and not isinstance(msg_id, bool):
         msg_id = str(msg_id)
-    if not isinstance(msg_id, str) or not msg_id.strip() or len(msg_id) > 128:
+    if not isinstance(msg_id, str) or not msg_id.strip() or len(msg_id) > 128 or not storable(msg_id):
         raise Malformed("id: expected the message id (1-128 characters)")
     kind = raw.get("type")
     if kind not in EVENT_KINDS:
@@ -86,8 +92,8 @@ def normalise(raw, now):
 
 
 def record_rejection(integration_id, reason, excerpt):
-    db.session.add(RejectedMessage(integration_id=integration_id, reason=reason[:300],
-                                   excerpt=(excerpt or "")[:1000]))
+    db.session.add(RejectedMessage(integration_id=integration_id, reason=storable_text(reason)[:300],
+                                   excerpt=storable_text(excerpt or "")[:1000]))
     if integration_id:
         db.session.execute(update(Integration).where(Integration.id == integration_id)
                            .values(rejected_count=Integration.rejected_count + 1))

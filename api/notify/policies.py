@@ -24,11 +24,16 @@ def validate_steps(steps):
             errors.append(f"step {i}: delay_s must grow from step to step")
         else:
             last = delay
-        for entry in (step.get("notify") or []) if isinstance(step, dict) else []:
-            if entry.get("tier") not in TIERS:
+        entries = (step.get("notify") or []) if isinstance(step, dict) else []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            errors.append(f"step {i}: notify must be a list of {{tier, channels}}")
+            continue
+        for entry in entries:
+            if not isinstance(entry.get("tier"), str) or entry["tier"] not in TIERS:
                 errors.append(f"step {i}: unknown tier {entry.get('tier')!r}; one of {', '.join(TIERS)}")
-            bad = [c for c in entry.get("channels") or [] if c not in CHANNELS]
-            if bad or not entry.get("channels"):
+            channels = entry.get("channels")
+            if not isinstance(channels, list) or not channels or any(
+                    not isinstance(c, str) or c not in CHANNELS for c in channels):
                 errors.append(f"step {i}: channels must be some of {', '.join(CHANNELS)}")
     if errors:
         raise AppError("validation_error", status=422, errors={"steps": errors})

@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, validate
 
+from api.common.fields import Id
+
 
 class SubscriptionKeysSchema(Schema):
     p256dh = fields.String(required=True, validate=validate.Length(min=20, max=200))
@@ -71,7 +73,7 @@ class PushActionSchema(Schema):
 
 class PolicySchema(Schema):
     id = fields.Integer(dump_only=True)
-    place_id = fields.Integer(allow_none=True, load_default=None)
+    place_id = Id(allow_none=True, load_default=None)
     name = fields.String(validate=validate.Length(max=100))
     steps = fields.List(fields.Dict(), required=True)
     receipt_timeout_s = fields.Integer(validate=validate.Range(min=5, max=600))

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.people.models import ROLES
 from api.people.phones import InvalidPhone, normalise_phone, phone_for_viewer
@@ -45,8 +46,8 @@ class AcceptedSchema(Schema):
 class MembershipSchema(Schema):
     id = fields.Integer(dump_only=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    place_id = fields.Integer(allow_none=True, load_default=None)
-    org_id = fields.Integer(allow_none=True, load_default=None)
+    place_id = Id(allow_none=True, load_default=None)
+    org_id = Id(allow_none=True, load_default=None)
     place_name = fields.Method("_place_name", dump_only=True)
     place_kind = fields.Method("_place_kind", dump_only=True)
     org_name = fields.Method("_org_name", dump_only=True)

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.places.models import INDUSTRY_SECTORS, ORG_KINDS, PLACE_KINDS, SITE_CATEGORIES
 
@@ -10,7 +11,7 @@ LNG = validate.Range(min=-180, max=180)
 class PlaceSchema(Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String(required=True, validate=validate.OneOf(PLACE_KINDS))
-    parent_id = fields.Integer(allow_none=True, load_default=None)
+    parent_id = Id(allow_none=True, load_default=None)
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     category = fields.String(allow_none=True, validate=validate.OneOf(list(SITE_CATEGORIES)))
@@ -41,7 +42,7 @@ class PlaceUpdateSchema(Schema):
 
 class PlaceQuerySchema(PageArgs):
     kind = fields.String(validate=validate.OneOf(PLACE_KINDS))
-    parent_id = fields.Integer()
+    parent_id = Id()
     q = fields.String(validate=validate.Length(max=100))
 
 
@@ -59,14 +60,14 @@ class OrganisationSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     sector = fields.String(allow_none=True, validate=validate.OneOf(INDUSTRY_SECTORS))
-    place_ids = fields.List(fields.Integer(), load_default=list)
+    place_ids = fields.List(Id(), load_default=list)
     created_at = fields.DateTime(dump_only=True)
 
 
 class OrganisationUpdateSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     sector = fields.String(allow_none=True, validate=validate.OneOf(INDUSTRY_SECTORS))
-    place_ids = fields.List(fields.Integer())
+    place_ids = fields.List(Id())
 
 
 class OrganisationQuerySchema(PageArgs):

@@ -3,6 +3,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.common.fields import MAX_ID, Id
 from api.common.pagination import page_schema
 from api.rules import services
 
@@ -37,7 +38,7 @@ class RuleQuerySchema(Schema):
     device_type = fields.String()
     include_retired = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    after = fields.Integer(load_default=None, allow_none=True)
+    after = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_ID))
 
 
 RulePageSchema = page_schema(RuleSchema, "RulePage")
@@ -53,9 +54,9 @@ class RuleChangeSchema(Schema):
 
 
 class RuleOverrideSchema(RuleChangeSchema):
-    base_rule_id = fields.Integer(required=True)
+    base_rule_id = Id(required=True)
     site_category = fields.String(allow_none=True)
-    site_id = fields.Integer(allow_none=True)
+    site_id = Id(allow_none=True)
 
 
 @blp.route("/rules")
