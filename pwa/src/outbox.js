@@ -209,6 +209,9 @@ async function sendOne(queued) {
 
 async function drain() {
   if (!isLoggedIn()) return;
+  // Known offline: nothing can go; the 'online' event replays. (A try now would only leave
+  // items 'sending' while a request without network hangs or fails.)
+  if (navigator.onLine === false) return;
   const me = currentUserId();
   for (const item of await items()) {
     if (item.state !== 'queued') continue;
