@@ -7,6 +7,7 @@ is the time on the phone, `created_at` when the server stored it.
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.hazards.models import ITEM_KINDS, RESULTS, SEVERITIES, SOURCES, STATES, TEMPLATE_KINDS
 
@@ -99,12 +100,12 @@ class SourceSchema(Schema):
 
 class HazardCreateSchema(Schema):
     id = ClientIdField(required=True, metadata={"description": "UUID made on the phone; a replay stores nothing twice"})
-    site_id = fields.Integer(required=True)
+    site_id = Id(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(allow_none=True, validate=validate.Length(max=2000))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     photo_ids = photo_ids_field()
-    responsible_user_id = fields.Integer(allow_none=True)
+    responsible_user_id = Id(allow_none=True)
     deadline = fields.AwareDateTime(allow_none=True,
                                     metadata={"description": "default by severity: critical 3, major 7, minor 30 days"})
     at = fields.AwareDateTime(allow_none=True, metadata={"description": "when found, on the phone"})
@@ -114,7 +115,7 @@ class HazardCreateSchema(Schema):
 class HazardSchema(Schema):
     id = fields.Integer()
     client_id = fields.String(allow_none=True)
-    site_id = fields.Integer()
+    site_id = Id()
     site = fields.Nested(HazardSiteSchema)
     title = fields.String()
     description = fields.String(allow_none=True)
@@ -128,7 +129,7 @@ class HazardSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     photos = fields.Method("_photos")
     source = fields.Method("_source")
-    inspection_id = fields.Integer(allow_none=True)
+    inspection_id = Id(allow_none=True)
     created_by = fields.Function(lambda h: _person(h.creator))
     responsible = fields.Function(lambda h: _person(h.responsible))
 
@@ -166,11 +167,11 @@ class HazardDetailSchema(HazardSchema):
 
 class HazardQuerySchema(PageArgs):
     state = fields.String(validate=validate.Regexp(r"^(open|submitted|closed)(,(open|submitted|closed))*$"))
-    site_id = fields.Integer()
+    site_id = Id()
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
     overdue = fields.Boolean(metadata={"description": "true: open and past the deadline (the supervisor's home)"})
     mine = fields.Boolean(metadata={"description": "true: those I am responsible for"})
-    inspection_id = fields.Integer()
+    inspection_id = Id()
 
 
 HazardPageSchema = page_schema(HazardSchema, "HazardPage")
@@ -198,7 +199,7 @@ class ResponsibleCandidateSchema(Schema):
 
 
 class ResponsibleCandidateQuerySchema(Schema):
-    site_id = fields.Integer(required=True)
+    site_id = Id(required=True)
 
 
 class ResponsibleCandidateListSchema(Schema):
@@ -215,17 +216,17 @@ class InspectionItemInSchema(Schema):
     severity = fields.String(allow_none=True, validate=validate.OneOf(SEVERITIES),
                              metadata={"description": "for a failed item; default major"})
     deadline = fields.AwareDateTime(allow_none=True)
-    responsible_user_id = fields.Integer(allow_none=True)
+    responsible_user_id = Id(allow_none=True)
 
 
 class InspectionCreateSchema(Schema):
     id = ClientIdField(required=True, metadata={"description": "UUID made on the phone; a replay stores nothing twice"})
-    site_id = fields.Integer(required=True)
-    template_id = fields.Integer(allow_none=True, metadata={"description": "default: the seeded inspection checklist"})
+    site_id = Id(required=True)
+    template_id = Id(allow_none=True, metadata={"description": "default: the seeded inspection checklist"})
     at = fields.AwareDateTime(allow_none=True, metadata={"description": "when inspected, on the phone"})
     location = fields.Nested(InspectionLocationSchema, allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=1000))
-    responsible_user_id = fields.Integer(allow_none=True,
+    responsible_user_id = Id(allow_none=True,
                                          metadata={"description": "for failed items that name nobody"})
     items = fields.List(fields.Nested(InspectionItemInSchema), required=True, validate=validate.Length(min=1, max=100))
 
@@ -244,15 +245,15 @@ class InspectionItemSchema(Schema):
     result = fields.String()
     note = fields.String(allow_none=True)
     photos = fields.Function(lambda i: _photos(i.get("photo_ids")))
-    hazard_id = fields.Integer(allow_none=True)
+    hazard_id = Id(allow_none=True)
 
 
 class InspectionSchema(Schema):
     id = fields.Integer()
     client_id = fields.String()
-    site_id = fields.Integer()
+    site_id = Id()
     site = fields.Nested(HazardSiteSchema)
-    template_id = fields.Integer(allow_none=True)
+    template_id = Id(allow_none=True)
     template_name = fields.Function(lambda i: i.template.name if i.template else None)
     inspector = fields.Function(lambda i: _person(i.inspector))
     at = fields.DateTime()
@@ -274,7 +275,7 @@ class InspectionDetailSchema(InspectionSchema):
 
 
 class InspectionQuerySchema(PageArgs):
-    site_id = fields.Integer()
+    site_id = Id()
     mine = fields.Boolean(metadata={"description": "true: those I made"})
 
 

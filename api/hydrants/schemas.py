@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 from api.hydrants.models import (
     HYDRANT_KINDS,
@@ -31,12 +32,12 @@ class HydrantCreateSchema(Schema):
     ownership = fields.String(required=True, validate=validate.OneOf(OWNERSHIPS))
     location = fields.Nested(HydrantLocationSchema, required=True)
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
-    place_id = fields.Integer(required=True, metadata={"description": "A street, community, grid or site"})
+    place_id = Id(required=True, metadata={"description": "A street, community, grid or site"})
     owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    maintainer_org_id = fields.Integer(load_default=None, allow_none=True,
+    maintainer_org_id = Id(load_default=None, allow_none=True,
                                        metadata={"description": "A maintenance company"})
     status = fields.String(load_default="normal", validate=validate.OneOf(HYDRANT_STATUSES))
-    device_id = fields.Integer(load_default=None, allow_none=True,
+    device_id = Id(load_default=None, allow_none=True,
                                metadata={"description": "Its hydrant_monitor device (pressure, tilt, cap)"})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
@@ -47,11 +48,11 @@ class HydrantUpdateSchema(Schema):
     ownership = fields.String(validate=validate.OneOf(OWNERSHIPS))
     location = fields.Nested(HydrantLocationSchema)
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
-    place_id = fields.Integer()
+    place_id = Id()
     owner = fields.String(allow_none=True, validate=validate.Length(max=200))
-    maintainer_org_id = fields.Integer(allow_none=True)
+    maintainer_org_id = Id(allow_none=True)
     status = fields.String(validate=validate.OneOf(HYDRANT_STATUSES))
-    device_id = fields.Integer(allow_none=True)
+    device_id = Id(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
@@ -64,12 +65,12 @@ class HydrantSchema(Schema):
     location = fields.Nested(HydrantPointSchema, metadata={"description": "WGS-84"})
     gcj02 = fields.Nested(HydrantPointSchema, metadata={"description": "GCJ-02, for AMap/Tencent tiles"})
     address = fields.String(allow_none=True)
-    place_id = fields.Integer()
+    place_id = Id()
     owner = fields.String(allow_none=True)
-    maintainer_org_id = fields.Integer(allow_none=True)
+    maintainer_org_id = Id(allow_none=True)
     maintainer_name = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "normal | damaged | out_of_service"})
-    device_id = fields.Integer(allow_none=True)
+    device_id = Id(allow_none=True)
     device_online = fields.Boolean(allow_none=True)
     latest_pressure_mpa = fields.Float(allow_none=True)
     pressure_at = fields.DateTime(allow_none=True)
@@ -102,7 +103,7 @@ class HydrantQuerySchema(PageArgs):
                                                    "description": "lat,lng: adds distance_m, sorted by it"})
     radius_m = fields.Float(load_default=2000, validate=validate.Range(min=1, max=50_000))
     status = fields.String(load_default=None, validate=validate.OneOf(HYDRANT_STATUSES))
-    place_id = fields.Integer(load_default=None)
+    place_id = Id(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(max=64), metadata={"description": "code prefix"})
 
 
@@ -130,8 +131,8 @@ class HydrantPressurePointSchema(Schema):
 
 
 class HydrantPressureSchema(Schema):
-    hydrant_id = fields.Integer()
-    device_id = fields.Integer(allow_none=True)
+    hydrant_id = Id()
+    device_id = Id(allow_none=True)
     latest_pressure_mpa = fields.Float(allow_none=True)
     pressure_at = fields.DateTime(allow_none=True)
     items = fields.List(fields.Nested(HydrantPressurePointSchema), metadata={"description": "newest first"})
@@ -141,7 +142,7 @@ class HydrantPressureSchema(Schema):
 
 class HydrantReportCreateSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Client-made UUID; a replay answers the same"})
-    hydrant_id = fields.Integer(load_default=None, allow_none=True,
+    hydrant_id = Id(load_default=None, allow_none=True,
                                 metadata={"description": "Unknown? Leave it out and give a location"})
     category = fields.String(required=True, validate=validate.OneOf(REPORT_CATEGORIES))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
@@ -170,7 +171,7 @@ class WorkOrderUpdateSchema(Schema):
     status = fields.String()
     note = fields.String(allow_none=True)
     photos = fields.List(fields.Nested(PhotoLinkSchema))
-    user_id = fields.Integer(allow_none=True)
+    user_id = Id(allow_none=True)
     user_name = fields.String(allow_none=True)
     at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
@@ -181,7 +182,7 @@ class WorkOrderBriefSchema(Schema):
     status = fields.String(metadata={"description": "open | accepted | in_progress | fixed | rejected"})
     deadline = fields.DateTime()
     overdue = fields.Boolean()
-    maintainer_org_id = fields.Integer(allow_none=True)
+    maintainer_org_id = Id(allow_none=True)
     maintainer_name = fields.String(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
 
@@ -189,13 +190,13 @@ class WorkOrderBriefSchema(Schema):
 class HydrantReportSchema(Schema):
     id = fields.Integer()
     client_id = fields.String()
-    hydrant_id = fields.Integer(allow_none=True)
+    hydrant_id = Id(allow_none=True)
     hydrant_code = fields.String(allow_none=True)
     category = fields.String()
     note = fields.String(allow_none=True)
     photos = fields.List(fields.Nested(PhotoLinkSchema))
     location = fields.Nested(HydrantLocationSchema, allow_none=True)
-    reporter_id = fields.Integer(allow_none=True)
+    reporter_id = Id(allow_none=True)
     at = fields.DateTime()
     created_at = fields.DateTime()
     work_order = fields.Nested(WorkOrderBriefSchema)
@@ -215,11 +216,11 @@ WorkOrderPageSchema = page_schema(WorkOrderSchema, "WorkOrderPage")
 
 class HydrantReportQuerySchema(PageArgs):
     mine = fields.Boolean(load_default=False)
-    hydrant_id = fields.Integer(load_default=None)
+    hydrant_id = Id(load_default=None)
 
 
 class WorkOrderQuerySchema(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(WORK_ORDER_STATUSES))
     open = fields.Boolean(load_default=False, metadata={"description": "not fixed or rejected"})
     overdue = fields.Boolean(load_default=False)
-    hydrant_id = fields.Integer(load_default=None)
+    hydrant_id = Id(load_default=None)

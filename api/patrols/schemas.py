@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.common.fields import Id
 from api.common.pagination import PageArgs, page_schema
 
 PATROL_ROLES = ("property_staff", "grid_worker", "station_member", "supervisor", "admin")
@@ -27,13 +28,13 @@ class PatrolCheckpointInSchema(Schema):
     id = fields.Integer(load_default=None, allow_none=True,
                         metadata={"description": "On PATCH: an existing checkpoint kept (its label stays valid)"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    site_id = fields.Integer(load_default=None, allow_none=True,
+    site_id = Id(load_default=None, allow_none=True,
                              metadata={"description": "The site it stands in, for a community's plan"})
     location = fields.Nested(PatrolLocationSchema, required=True)
     radius_m = fields.Float(load_default=30.0, validate=validate.Range(min=5, max=2000))
     instructions = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     items = fields.List(fields.Nested(PatrolItemDefSchema), load_default=list, validate=validate.Length(max=50))
-    template_id = fields.Integer(load_default=None, allow_none=True,
+    template_id = Id(load_default=None, allow_none=True,
                                  metadata={"description": "Copy the items of a checklist template"})
 
     @validates_schema
@@ -82,13 +83,13 @@ def clean_frequency(data):
 
 class PatrolAssigneesSchema(Schema):
     roles = fields.List(fields.String(validate=validate.OneOf(PATROL_ROLES)), load_default=list)
-    user_ids = fields.List(fields.Integer(), load_default=list)
+    user_ids = fields.List(Id(), load_default=list)
 
 
 class PatrolPlanCreateSchema(Schema):
     id = fields.UUID(load_default=None, allow_none=True,
                      metadata={"description": "Client-made UUID: a replay returns the first answer"})
-    place_id = fields.Integer(required=True, metadata={"description": "A site or a community"})
+    place_id = Id(required=True, metadata={"description": "A site or a community"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     checkpoints = fields.List(fields.Nested(PatrolCheckpointInSchema), required=True,
                               validate=validate.Length(min=1, max=100))
@@ -116,7 +117,7 @@ class PatrolCheckpointSchema(Schema):
     id = fields.Integer()
     position = fields.Integer()
     name = fields.String()
-    site_id = fields.Integer(allow_none=True)
+    site_id = Id(allow_none=True)
     location = fields.Dict()
     radius_m = fields.Float()
     instructions = fields.String(allow_none=True)
@@ -128,7 +129,7 @@ class PatrolCheckpointSchema(Schema):
 class PatrolPlanSchema(Schema):
     id = fields.Integer()
     client_id = fields.String(allow_none=True)
-    place_id = fields.Integer()
+    place_id = Id()
     place_name = fields.String()
     name = fields.String()
     active = fields.Boolean()
@@ -145,7 +146,7 @@ PatrolPlanPageSchema = page_schema(PatrolPlanSchema, "PatrolPlanPage")
 
 
 class PatrolPlanQuerySchema(PageArgs):
-    place_id = fields.Integer(load_default=None)
+    place_id = Id(load_default=None)
     mine = fields.Boolean(load_default=False, metadata={"description": "Only plans I am assigned to"})
     active = fields.Boolean(load_default=None, allow_none=True)
 
@@ -164,7 +165,7 @@ class PatrolItemResultSchema(Schema):
 
 class PatrolRecordCreateSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Client-made UUID; the record's id"})
-    checkpoint_id = fields.Integer(load_default=None, allow_none=True)
+    checkpoint_id = Id(load_default=None, allow_none=True)
     code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                          metadata={"description": "The code read from the label: proves the scan"})
     at = fields.AwareDateTime(required=True, metadata={"description": "The phone's time of the scan"})
@@ -195,15 +196,15 @@ class PatrolItemOutSchema(Schema):
     note = fields.String(allow_none=True)
     photo_ids = fields.List(fields.String())
     photos = fields.List(fields.Nested(PatrolPhotoRefSchema))
-    hazard_id = fields.Integer(allow_none=True)
+    hazard_id = Id(allow_none=True)
 
 
 class PatrolRecordSchema(Schema):
     id = fields.String()
-    plan_id = fields.Integer()
-    checkpoint_id = fields.Integer()
+    plan_id = Id()
+    checkpoint_id = Id()
     checkpoint_name = fields.String()
-    user_id = fields.Integer()
+    user_id = Id()
     user_name = fields.String()
     scanned = fields.Boolean(metadata={"description": "A valid label code came with it"})
     at = fields.DateTime()
@@ -222,9 +223,9 @@ class PatrolRecordQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     before = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "next_before of the previous page"})
-    plan_id = fields.Integer(load_default=None)
-    site_id = fields.Integer(load_default=None)
-    user_id = fields.Integer(load_default=None)
+    plan_id = Id(load_default=None)
+    site_id = Id(load_default=None)
+    user_id = Id(load_default=None)
 
 
 class PatrolRecordListSchema(Schema):
@@ -237,19 +238,19 @@ class PatrolItemHazardSchema(Schema):
     severity = fields.String(load_default="minor", validate=validate.OneOf(SEVERITIES))
     deadline = fields.AwareDateTime(load_default=None, allow_none=True)
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    site_id = fields.Integer(load_default=None, allow_none=True,
+    site_id = Id(load_default=None, allow_none=True,
                              metadata={"description": "For a community's plan whose checkpoint has no site"})
 
 
 class PatrolItemHazardOutSchema(Schema):
     record_id = fields.String()
     item_key = fields.String()
-    hazard_id = fields.Integer()
+    hazard_id = Id()
     hazard = fields.Dict()
 
 
 class PatrolStatsQuerySchema(Schema):
-    place_id = fields.Integer(load_default=None)
+    place_id = Id(load_default=None)
     date_from = fields.Date(data_key="from", load_default=None, allow_none=True)
     date_to = fields.Date(data_key="to", load_default=None, allow_none=True)
 
