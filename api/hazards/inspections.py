@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.common.clock import utcnow
 from api.common.pagination import page
+from api.common.savepoint import insert_savepoint
 from api.errors import NotFound
 from api.extensions import db
 from api.hazards import services
@@ -84,7 +85,7 @@ def create_inspection(data):
                             lat=loc.get("lat"), lng=loc.get("lng"), accuracy_m=loc.get("accuracy_m"),
                             note=data.get("note"), items=[])
     try:
-        with db.session.begin_nested():  # added inside: a failed insert leaves nothing pending
+        with insert_savepoint():  # added inside: a failed insert leaves nothing pending
             db.session.add(inspection)
             db.session.flush()
     except IntegrityError:  # the same inspection sent twice at once

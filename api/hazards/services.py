@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.common.clock import utcnow
 from api.common.pagination import page
+from api.common.savepoint import insert_savepoint
 from api.errors import AppError, NotFound
 from api.extensions import db
 from api.hazards.models import SEVERITIES, SOURCES, Hazard, HazardEvent
@@ -178,7 +179,7 @@ def create_hazard(user, site, title, severity, photo_ids=(), source=("report", N
                     created_by=user.id, responsible_user_id=responsible.id if responsible else None,
                     deadline=deadline or default_deadline(severity, at), at=at, created_at=now)
     try:
-        with db.session.begin_nested():  # added inside: a failed insert leaves nothing pending
+        with insert_savepoint():  # added inside: a failed insert leaves nothing pending
             db.session.add(hazard)  # the same phone twice at once: the second insert fails alone
             db.session.flush()
     except IntegrityError:

@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 
 from api.common.clock import utcnow
+from api.common.savepoint import insert_savepoint
 from api.errors import AppError, NotFound
 from api.extensions import db
 from api.notices.models import Notice
@@ -241,7 +242,7 @@ def create_plan(data):
             raise field_error("checkpoints", "a new plan's checkpoints have no id")
         plan.checkpoints.append(Checkpoint(**_checkpoint_fields(cp, place, i + 1)))
     try:
-        with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+        with insert_savepoint():  # the same phone twice at once: the second insert fails alone
             db.session.add(plan)  # inside the savepoint, so a failed insert leaves the session clean
             db.session.flush()
     except IntegrityError:
@@ -444,7 +445,7 @@ def create_record(data):
                           accuracy_m=loc.get("accuracy_m") if loc else None, distance_m=dist,
                           far_from_checkpoint=bool(far), items=items, note=data.get("note"), created_at=now)
     try:
-        with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+        with insert_savepoint():  # the same phone twice at once: the second insert fails alone
             db.session.add(record)  # inside the savepoint, so a failed insert leaves the session clean
             db.session.flush()
     except IntegrityError:
@@ -571,7 +572,7 @@ def item_hazard(record_id, key, data):
                            description=item.get("note"), item_key=key, at=record.at, commit=False)
     link = PatrolItemHazard(record_id=record.id, item_key=key, hazard_id=hazard.id)
     try:
-        with db.session.begin_nested():  # the same phone twice at once: the second insert fails alone
+        with insert_savepoint():  # the same phone twice at once: the second insert fails alone
             db.session.add(link)  # inside the savepoint, so a failed insert leaves the session clean
             db.session.flush()
     except IntegrityError:  # another tap linked one first: drop this hazard, answer with theirs
