@@ -4,6 +4,7 @@ admin endpoints for integrations, their health and the unregistered inbox."""
 import hmac
 import json
 import logging
+import threading
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -12,8 +13,8 @@ from flask_smorest import Blueprint
 
 from api.errors import AppError
 from api.extensions import db, limiter
-from api.ingest import adapters, services
-from api.ingest.processing import process_events
+from api.ingest import adapters, backlog, services
+from api.ingest.processing import is_routine, process_events
 from api.ingest.schemas import (
     IngestAnswerSchema,
     IntegrationCreatedSchema,
@@ -31,6 +32,7 @@ log = logging.getLogger("ingest")
 blp = Blueprint("ingest", __name__, url_prefix="/api/v1", description="Device messages and integrations")
 SECURED = [{"bearer": []}]
 INLINE_BUDGET_SECONDS = 2.0
+INLINE_ROUTINE_MAX = 50  # a batch with more routine messages than this hands them to the backlog job
 
 
 def _integration_key():
@@ -45,24 +47,65 @@ PER_KEY_LIMIT = limiter.limit(lambda: current_app.config["INGEST_RATE_PER_KEY"],
 
 
 def _answer(results):
-    out = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "unregistered", "rejected")}
+    """The answer, in IngestAnswerSchema's shape, made here rather than dumped through
+    it (a 1,000-message answer took marshmallow longer than storing the messages)."""
+    out = {s: 0 for s in ("accepted", "duplicate", "unregistered", "rejected")}
+    for r in results:
+        out[r["status"]] += 1
     out["results"] = [{k: v for k, v in r.items() if k != "event_id"} for r in results]
-    return out
+    return current_app.json.response(out)
+
+
+class _Load:
+    """How many device requests this process is answering right now."""
+
+    def __init__(self):
+        self.lock, self.n = threading.Lock(), 0
+
+    def __enter__(self):
+        with self.lock:
+            self.n += 1
+            return self.n
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.n -= 1
+
+
+_load = _Load()
 
 
 def _store_and_process(integration, events, excerpt):
+    """Store (committed: from then on nothing is lost), then process.
+
+    What may need someone's attention (alarms, faults, clears, readings over a
+    threshold, anything not routine) is processed here before the answer, as the
+    first step towards a phone. Routine messages (heartbeats, normal readings, online,
+    self-tests) too while this process has nothing else to do; when it is busy with
+    other device requests, or the batch is large, they go to the `alarms` queue's
+    backlog job (applied together, a few statements for hundreds) and the answer does
+    not wait for them. The scheduler's sweep stays the safety net for both."""
     if len(events) > MAX_BATCH:
         record_rejection(integration.id, f"batch of {len(events)} events; at most {MAX_BATCH}", excerpt)
         db.session.commit()
         raise AppError("batch_too_large", status=413, message=(f"每批最多 {MAX_BATCH} 条", f"at most {MAX_BATCH} events"),
                        errors={"events": [f"{len(events)} given"]})
-    results = store(integration, events)  # committed: from here on nothing is lost
-    accepted = [r["event_id"] for r in results if r["status"] == "accepted"]
-    try:
-        process_events(accepted, budget_seconds=INLINE_BUDGET_SECONDS)
-    except Exception:  # stored already; the sweep processes what we could not
-        db.session.rollback()
-        log.exception("inline processing failed for %d events", len(accepted))
+    with _load as busy:
+        results = store(integration, events)  # committed: from here on nothing is lost
+        now, later = [], []
+        for r in results:
+            if r["status"] == "accepted":
+                (later if is_routine(events[r["index"]]) else now).append(r["event_id"])
+        if later and (busy > 1 or len(later) > INLINE_ROUTINE_MAX):
+            if not backlog.kick():
+                now.extend(later)  # no queue to hand them to: as before, here
+        else:
+            now.extend(later)
+        try:
+            process_events(now, budget_seconds=INLINE_BUDGET_SECONDS)
+        except Exception:  # stored already; the sweep processes what we could not
+            db.session.rollback()
+            log.exception("inline processing failed for %d events", len(now))
     return results
 
 

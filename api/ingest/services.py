@@ -1,18 +1,24 @@
 """Integrations: created by admins (API or CLI), authenticated per request."""
 
 import hmac
+import logging
 import secrets
+import threading
 import time
+from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 
 from api.common.pagination import page
 from api.errors import AppError, NotFound
-from api.extensions import db
+from api.extensions import db, redis_client, rkey
 from api.ingest.adapters import DEFAULT_MAPPINGS
 from api.ingest.models import Integration, RejectedMessage, UnregisteredDevice
 from api.people.scopes import ensure_role
 
+log = logging.getLogger("ingest")
 ADMIN = ("admin",)
 TIMESTAMP_TOLERANCE = 300
 
@@ -40,10 +46,111 @@ def vendor_url(integration, base_url=None):
     return f"{base}/api/v1/ingest/events"
 
 
+@dataclass(frozen=True)
+class IntegrationRef:
+    """What a device request needs of its integration, read once and kept."""
+
+    id: int
+    kind: str
+    name: str
+    key_id: str
+    secret: str
+    mapping: dict
+    mqtt_topic: str | None
+    enabled: bool
+
+
+class IntegrationCache:
+    """Integrations by key for device requests, kept in each process.
+
+    Every device message used to read its integration row. Now each process reads a
+    row once and keeps it. Invalidation: committing any change to an Integration
+    through the ORM (create, rename, disable, new mapping, delete) empties this
+    process's cache at once and bumps a generation number in Redis; every process
+    compares its generation with Redis at most every CHECK_SECONDS, so a disabled
+    integration is refused everywhere within that time. Should Redis not answer,
+    lookups go to the database until it does."""
+
+    CHECK_SECONDS = 0.5
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries = {}  # key_id -> IntegrationRef | None
+        self.generation, self.checked = None, -1e9
+
+    def _current(self):
+        """True when the entries may be used (the generation checked recently)."""
+        now = time.monotonic()
+        if now - self.checked < self.CHECK_SECONDS:
+            return True
+        try:
+            generation = redis_client().get(rkey("ingest", "integrations-generation")) or b"0"
+        except Exception:  # Redis down: no caching, the database answers
+            with self.lock:
+                self.entries.clear()
+                self.generation, self.checked = None, -1e9
+            return False
+        with self.lock:
+            if generation != self.generation:
+                self.entries.clear()
+                self.generation = generation
+            self.checked = now
+        return True
+
+    def get(self, key_id):
+        usable = self._current()
+        if usable:
+            with self.lock:
+                if key_id in self.entries:
+                    return self.entries[key_id]
+        row = Integration.query.filter_by(key_id=key_id).one_or_none()
+        ref = None if row is None else IntegrationRef(
+            id=row.id, kind=row.kind, name=row.name, key_id=row.key_id, secret=row.secret,
+            mapping=dict(row.mapping or {}), mqtt_topic=row.mqtt_topic, enabled=row.enabled)
+        if usable and row is not None:  # unknown keys (scanners) are not kept
+            with self.lock:
+                self.entries[key_id] = ref
+        return ref
+
+    def changed(self):
+        """After a commit that changed integrations: forget them here, and everywhere."""
+        with self.lock:
+            self.entries.clear()
+        try:
+            redis_client().incr(rkey("ingest", "integrations-generation"))
+        except Exception:
+            log.warning("could not tell other processes that integrations changed: Redis does not answer, "
+                        "and while it does not they read integrations from the database")
+
+
+integrations = IntegrationCache()
+
+
+@event.listens_for(Integration, "after_insert")
+@event.listens_for(Integration, "after_update")
+@event.listens_for(Integration, "after_delete")
+def _integration_written(mapper, connection, target):
+    session = object_session(target)
+    if session is not None:
+        session.info["fa_integrations_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    if session.info.pop("fa_integrations_changed", False):
+        integrations.changed()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction):
+    if not session.in_transaction():
+        session.info.pop("fa_integrations_changed", None)
+
+
 def integration_by_key(key_id, kind=None):
     if not key_id or "\x00" in key_id:  # PostgreSQL refuses NUL in text: no key has one
         return None
-    integration = Integration.query.filter_by(key_id=key_id).one_or_none()
+    integration = integrations.get(key_id or "")
     if integration is None or not integration.enabled or (kind and integration.kind != kind):
         return None
     return integration
