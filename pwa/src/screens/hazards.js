@@ -12,6 +12,7 @@ import { endOfDay, itemLabel, locator, noteField, nowIso, photoPicker, photoStri
 import { getLocale, t } from '../i18n.js';
 import { enqueueRecord, items as outboxItems, onOutboxChange } from '../outbox.js';
 import { knownMe, loadMe, roles } from '../session.js';
+import { checklistSubmit, listScreen } from './common.js';
 import { itemStatus, outboxItem } from './outbox.js';
 
 const SEVERITIES = ['minor', 'major', 'critical'];
@@ -61,17 +62,12 @@ export function hazards(view) {
     );
   drawTabs();
   view.append(h('h1', { tabindex: '-1' }, view.title), tabs, body);
-  async function load() {
-    try {
-      const answer = await cachedGet(`/hazards?state=${state}&limit=200`);
-      const list = (answer.data.items || []).slice().sort(byUrgency);
-      fill(body, asOf(answer), list.length ? h('ul', { class: 'list' }, list.map(hazardCard)) : h('p', { class: 'muted' }, t('hazards.empty')));
-    } catch (err) {
-      if (err.status !== 401) fill(body, errorBox(err, load));
-    }
-  }
-  view.refresh = load;
-  load();
+  const load = listScreen(view, body, {
+    get: () => cachedGet(`/hazards?state=${state}&limit=200`),
+    order: (list) => list.sort(byUrgency),
+    card: hazardCard,
+    empty: t('hazards.empty'),
+  });
 }
 
 export function hazard(view, ctx) {
@@ -324,25 +320,17 @@ export function inspectionForm(view, ctx) {
         onsubmit: async (e) => {
           e.preventDefault();
           const missing = template.items.filter((i) => !state[i.key].result).length;
-          error.hidden = !missing;
-          error.textContent = missing ? t('scan.missing', { count: missing }) : '';
-          if (missing) return;
-          submit.disabled = true;
-          submit.textContent = t('field.saving');
-          const at = nowIso();
-          await Promise.all(Object.values(state).map((s) => s.photos.busy()));
-          const location = await gps.fix();
-          const photos = [];
+          const ready = await checklistSubmit({ missing, error, submit, gps, pickers: Object.values(state).map((s) => s.photos) });
+          if (!ready) return;
+          const { at, location, photos, take } = ready;
           const items = template.items.map((i) => {
             const s = state[i.key];
             const row = { key: i.key, result: s.result };
             if (s.plain) {
-              const list = s.photos.photos();
-              photos.push(...list);
+              const list = take(s.photos);
               Object.assign(row, { note: s.note.area.value.trim() || null, photo_ids: list.map((p) => p.id) });
             } else if (s.result === 'fail') {
-              const list = s.photos.photos();
-              photos.push(...list);
+              const list = take(s.photos);
               Object.assign(row, {
                 severity: s.severity,
                 deadline: endOfDay(s.deadline.value),

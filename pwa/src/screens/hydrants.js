@@ -12,6 +12,7 @@ import { distanceText, locator, noteField, nowIso, photoPicker, photoStrip } fro
 import { t } from '../i18n.js';
 import { enqueueRecord, items as outboxItems, onOutboxChange } from '../outbox.js';
 import { knownMe, roles } from '../session.js';
+import { listScreen } from './common.js';
 import { itemStatus, outboxItem } from './outbox.js';
 
 const CATEGORIES = ['leaking', 'broken', 'blocked', 'cap_missing', 'no_water', 'illegal_use', 'other'];
@@ -54,26 +55,16 @@ export function hydrants(view) {
     gps.el,
     body,
   );
-  async function load() {
-    try {
-      const fix = await gps.fix();
-      let answer;
-      if (fix) {
-        answer = await cachedGet(`/hydrants/nearest?lat=${fix.lat.toFixed(5)}&lng=${fix.lng.toFixed(5)}&limit=20`).catch((err) => {
-          if (err.status === 0) return cachedGet(LIST);
-          throw err;
-        });
-      } else {
-        answer = await cachedGet(LIST);
-      }
-      const list = answer.data.items || [];
-      fill(body, asOf(answer), list.length ? h('ul', { class: 'list' }, list.map(hydrantCard)) : h('p', { class: 'muted' }, t('hydrants.empty')));
-    } catch (err) {
-      if (err.status !== 401) fill(body, errorBox(err, load));
-    }
-  }
-  view.refresh = load;
-  load();
+  // nearest first with a fix; the whole list without one, or offline when this spot's answer was never kept
+  const get = async () => {
+    const fix = await gps.fix();
+    if (!fix) return cachedGet(LIST);
+    return cachedGet(`/hydrants/nearest?lat=${fix.lat.toFixed(5)}&lng=${fix.lng.toFixed(5)}&limit=20`).catch((err) => {
+      if (err.status === 0) return cachedGet(LIST);
+      throw err;
+    });
+  };
+  listScreen(view, body, { get, card: hydrantCard, empty: t('hydrants.empty') });
 }
 
 export function hydrant(view, ctx) {
@@ -232,18 +223,8 @@ export function myReports(view) {
     const mine = (await outboxItems()).filter((i) => i.what === 'hydrant_report' && i.state !== 'sent');
     fill(waiting, mine.length > 0 && h('ul', { class: 'list outbox' }, mine.map((i) => outboxItem(i))));
   };
-  async function load() {
-    drawWaiting();
-    try {
-      const answer = await cachedGet('/hydrant-reports?mine=true&limit=100');
-      const list = (answer.data.items || []).slice().reverse();
-      fill(body, asOf(answer), list.length ? h('ul', { class: 'list' }, list.map(reportCard)) : h('p', { class: 'muted' }, t('hydrants.noReports')));
-    } catch (err) {
-      if (err.status !== 401) fill(body, errorBox(err, load));
-    }
-  }
-  view.refresh = load;
-  load();
+  const get = () => (drawWaiting(), cachedGet('/hydrant-reports?mine=true&limit=100'));
+  listScreen(view, body, { get, order: (list) => list.reverse(), card: reportCard, empty: t('hydrants.noReports') });
 }
 
 function workOrderCard(wo) {
@@ -265,17 +246,12 @@ export function workOrders(view) {
   view.title = t('workOrders.title');
   const body = h('div', null, loading());
   view.append(h('h1', { tabindex: '-1' }, view.title), body);
-  async function load() {
-    try {
-      const answer = await cachedGet('/work-orders?open=true&limit=100');
-      const list = (answer.data.items || []).slice().sort((a, b) => Number(b.overdue) - Number(a.overdue) || String(a.deadline).localeCompare(String(b.deadline)));
-      fill(body, asOf(answer), list.length ? h('ul', { class: 'list' }, list.map(workOrderCard)) : h('p', { class: 'muted' }, t('workOrders.empty')));
-    } catch (err) {
-      if (err.status !== 401) fill(body, errorBox(err, load));
-    }
-  }
-  view.refresh = load;
-  load();
+  listScreen(view, body, {
+    get: () => cachedGet('/work-orders?open=true&limit=100'),
+    order: (list) => list.sort((a, b) => Number(b.overdue) - Number(a.overdue) || String(a.deadline).localeCompare(String(b.deadline))),
+    card: workOrderCard,
+    empty: t('workOrders.empty'),
+  });
 }
 
 export function workOrder(view, ctx) {

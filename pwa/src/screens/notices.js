@@ -1,8 +1,9 @@
 // #/notices: my notices (a patrol missed, a hazard past its deadline, a work order,
 // a hydrant fixed), newest first; opening one marks it read.
 import { api, cachedGet } from '../api.js';
-import { asOf, errorBox, fill, h, levelTag, loading, time } from '../dom.js';
+import { h, levelTag, loading, time } from '../dom.js';
 import { t } from '../i18n.js';
+import { listScreen } from './common.js';
 
 // Links are the app's own routes ("#/hazards/12"), never another site.
 const safeLink = (link) => (typeof link === 'string' && /^#\/[\w/?=&-]*$/.test(link) ? link : null);
@@ -41,15 +42,5 @@ export function notices(view) {
       ),
     );
   }
-  async function load() {
-    try {
-      const answer = await cachedGet('/me/notices?limit=100');
-      const list = answer.data.items || [];
-      fill(body, asOf(answer), list.length ? h('ul', { class: 'list' }, list.map(card)) : h('p', { class: 'muted' }, t('notices.empty')));
-    } catch (err) {
-      if (err.status !== 401) fill(body, errorBox(err, load));
-    }
-  }
-  view.refresh = load;
-  load();
+  const load = listScreen(view, body, { get: () => cachedGet('/me/notices?limit=100'), card, empty: t('notices.empty') });
 }

@@ -2,8 +2,9 @@
 // which checkpoints are done. Kept for offline use — the scan screen finds a
 // checkpoint's checklist in it when there is no signal.
 import { cachedGet } from '../api.js';
-import { asOf, errorBox, fill, h, loading, time } from '../dom.js';
+import { asOf, h, loading, time } from '../dom.js';
 import { t } from '../i18n.js';
+import { listScreen } from './common.js';
 
 export const MY_PLANS = '/patrol-plans?mine=true&active=true&limit=100';
 
@@ -54,15 +55,5 @@ export function patrols(view) {
   view.title = t('patrols.title');
   const body = h('div', null, loading());
   view.append(h('h1', { tabindex: '-1' }, view.title), h('a', { class: 'btn btn-primary', href: '#/scan' }, t('scan.title')), body);
-  async function load() {
-    try {
-      const answer = await cachedGet(MY_PLANS);
-      const plans = answer.data.items || [];
-      fill(body, asOf(answer), plans.length ? h('ul', { class: 'list' }, plans.map((p) => planCard(p, { detail: true }))) : h('p', { class: 'muted' }, t('patrols.empty')));
-    } catch (err) {
-      if (err.status !== 401) fill(body, errorBox(err, load));
-    }
-  }
-  view.refresh = load;
-  load();
+  listScreen(view, body, { get: () => cachedGet(MY_PLANS), card: (p) => planCard(p, { detail: true }), empty: t('patrols.empty') });
 }

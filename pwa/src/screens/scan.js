@@ -8,10 +8,11 @@
 import { cachedGet } from '../api.js';
 import { idb, safe } from '../db.js';
 import { asOf, errorBox, fill, h, loading } from '../dom.js';
-import { distanceM, distanceText, itemLabel, locator, noteField, nowIso, photoPicker, resultButtons } from '../field.js';
+import { distanceM, distanceText, itemLabel, locator, noteField, photoPicker, resultButtons } from '../field.js';
 import { getLocale, t } from '../i18n.js';
 import { enqueueRecord } from '../outbox.js';
 import { codeFrom, startScanner } from '../scanner.js';
+import { checklistSubmit } from './common.js';
 import { itemStatus } from './outbox.js';
 
 export function scanner(view) {
@@ -146,15 +147,9 @@ export function checkpoint(view, ctx) {
         onsubmit: async (e) => {
           e.preventDefault();
           const missing = (cp.items || []).filter((i) => i.kind === 'pass_fail' && !results[i.key]).length;
-          error.hidden = !missing;
-          error.textContent = missing ? t('scan.missing', { count: missing }) : '';
-          if (missing) return;
-          submit.disabled = true;
-          submit.textContent = t('field.saving');
-          const at = nowIso();
-          await Promise.all(Object.values(extras).map((x) => x.picker.busy()));
-          const location = await gps.fix();
-          const photos = [];
+          const ready = await checklistSubmit({ missing, error, submit, gps, pickers: Object.values(extras).map((x) => x.picker) });
+          if (!ready) return;
+          const { at, location, photos, take } = ready;
           const body = {
             checkpoint_id: cp.id,
             code,
@@ -164,8 +159,7 @@ export function checkpoint(view, ctx) {
             items: (cp.items || []).map((i) => {
               const x = extras[i.key];
               const failed = results[i.key] === 'fail' || i.kind !== 'pass_fail';
-              const mine = failed ? x.picker.photos() : [];
-              photos.push(...mine);
+              const mine = failed ? take(x.picker) : [];
               return {
                 key: i.key,
                 result: i.kind === 'pass_fail' ? results[i.key] : null,
