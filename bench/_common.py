@@ -417,8 +417,7 @@ class Context:
                                        "--threads", str(self.web_threads), "-b", f"127.0.0.1:{port}",
                                        "--access-logfile", "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
                                        "wsgi:app"])
-        for n in range(self.workers):
-            self._spawn(f"worker{n + 1}", [sys.executable, "-m", "flask", "rq", "worker"])
+        self._spawn_workers(self.workers)
         wait_until(lambda: NO_PROXY.open(f"{self.base_url}/api/health", timeout=2).status == 200, 180, "gunicorn",
                    [web])
         wait_until(lambda: self.workers_ready() >= self.workers, 180, "the RQ workers", self.procs)
@@ -426,11 +425,18 @@ class Context:
                  f"{self.workers} RQ workers, fake push service {self.push.origin}; logs in {LOGS}")
         return self
 
+    def _spawn_workers(self, n):
+        """As `make run` starts them (workers/worker.py: the first urgent-only, in-process)."""
+        from workers.worker import command, plan
+
+        for k, (queues, fork) in enumerate(plan(n)):
+            self._spawn(f"worker{k + 1}", [sys.executable, "-m", "flask", *command(queues, fork)])
+
     def workers_ready(self):
         import redis
         from rq import Worker
 
-        names = {self.queue_prefix + q for q in ("alarms", "notify", "default")}
+        names = {self.queue_prefix + q for q in ("alarms", "notify", "ingest", "default")}
         return sum(1 for w in Worker.all(connection=redis.Redis.from_url(self.redis_url))
                    if names & set(w.queue_names()))
 
@@ -448,8 +454,7 @@ class Context:
             with contextlib.suppress(Exception):
                 w.register_death()
         self.workers = n
-        for k in range(n):
-            self._spawn(f"worker{k + 1}", [sys.executable, "-m", "flask", "rq", "worker"])
+        self._spawn_workers(n)
         wait_until(lambda: self.workers_ready() >= n, 180, "the RQ workers", self.procs)
 
     @staticmethod

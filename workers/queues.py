@@ -11,7 +11,7 @@ import functools
 
 from flask import current_app, has_app_context
 
-QUEUES = ("alarms", "notify", "default")
+QUEUES = ("alarms", "notify", "ingest", "default")  # most urgent first
 _app = None
 
 

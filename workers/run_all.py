@@ -199,10 +199,13 @@ def main():
         spawn("web", [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
                       "-b", f"{host}:{port}", "wsgi:app"], env, children)
         # Several worker processes: a push fan-out is queued in jobs of delivery.PUSH_JOB_SIZE
-        # and each job is bound to one core by the GIL, so two processes send one fan-out at once.
-        for n in range(WORKERS):
-            spawn(f"worker{n + 1}" if WORKERS > 1 else "worker", [sys.executable, "-m", "flask", "rq", "worker"],
-                  env, children)
+        # and each job is bound to one core by the GIL, so two processes send one fan-out at
+        # once; the first takes only the urgent queues, in-process (workers/worker.py).
+        from workers.worker import command, plan
+
+        for n, (queues, fork) in enumerate(plan(WORKERS)):
+            spawn(f"worker{n + 1}" if WORKERS > 1 else "worker",
+                  [sys.executable, "-m", "flask", *command(queues, fork)], env, children)
         spawn("scheduler", [sys.executable, "-m", "flask", "rq", "scheduler"], env, children)
         # MQTT ingest keeps retrying its broker (MQTT_HOST, default Mosquitto on 127.0.0.1:1883).
         spawn("mqtt", [sys.executable, "-m", "flask", "ingest", "mqtt"], env, children)

@@ -71,7 +71,7 @@ def offline_sweep():
     return sweep_offline()
 
 
-@job("alarms", timeout=120)
+@job("ingest", timeout=120)
 def process_stale_events():
     from api.ingest.processing import process_pending
 

@@ -81,7 +81,7 @@ kick = _Kicker()
 kick.__doc__ = "Make sure a backlog job is queued. False when it cannot be (Redis down)."
 
 
-@job("alarms", timeout=120)
+@job("ingest", timeout=120)
 def process_backlog():
     """Process every stored, unprocessed message, oldest first, in lots of LOT; stay on
     while more keep coming (IDLE_SECONDS without any ends it), for up to BUDGET_SECONDS,

@@ -30,7 +30,7 @@ queues._app = app
 with app.app_context():
     from rq import Worker
     from api.extensions import redis_client
-    Worker([queues.get_queue(q) for q in ("alarms", "notify", "default")], connection=redis_client(),
+    Worker([queues.get_queue(q) for q in queues.QUEUES], connection=redis_client(),
            name=os.environ["FA_WORKER_NAME"]).work(burst=False, with_scheduler=False)
 """
 

@@ -144,7 +144,7 @@ def test_a_large_batch_answers_before_its_routine_messages_are_processed(app, cl
         assert unprocessed == {f"big{n}" for n in range(60)}  # the alarm was processed before the answer
         assert Alert.query.filter_by(condition="smoke").count() == 1
         db.session.remove()
-    run_worker(app, "alarms")  # the backlog job the request queued
+    run_worker(app, "ingest")  # the backlog job the request queued
     with app.app_context():
         assert DeviceEvent.query.filter(DeviceEvent.processed_at.is_(None)).count() == 0
         db.session.remove()
