@@ -60,22 +60,25 @@ def policy_for(incident):
 
 # --- starting and stopping ----------------------------------------------------
 
-def start(incident, now=None):
-    """Schedule every step of the policy. Level 1 starts at step 1, everyone at once."""
+def start(incident, now=None, policy=None):
+    """Schedule every step of the policy. Level 1 starts at step 1, everyone at once.
+    Returns the new step rows (added to the session, not yet committed)."""
     now = now or utcnow()
-    steps = policy_for(incident).steps
+    steps = (policy or policy_for(incident)).steps
     token = new_token()[:24]
     incident.escalation_token = token
     first = 1 if incident.level == 1 and len(steps) > 1 else 0
     offset = steps[first]["delay_s"]
+    rows = []
     for step_no, step in enumerate(steps):
         if step_no < first:
             continue
         due = now + timedelta(seconds=max(0, step["delay_s"] - offset))
-        db.session.add(EscalationStep(incident_id=incident.id, step_no=step_no, token=token, due_at=due))
+        rows.append(EscalationStep(incident_id=incident.id, step_no=step_no, token=token, due_at=due))
     if first == 1:  # the tiers of step 0 are told at once too
-        db.session.add(EscalationStep(incident_id=incident.id, step_no=0, token=token, due_at=now))
-    return token
+        rows.insert(0, EscalationStep(incident_id=incident.id, step_no=0, token=token, due_at=now))
+    db.session.add_all(rows)
+    return rows
 
 
 def stop(incident):
@@ -145,16 +148,38 @@ def run_step(step_id, now):
         step.state = "skipped"
         db.session.commit()
         return []
-    steps = policy_for(incident).steps
+    delivery_ids = _tell(step, incident, policy_for(incident), now)
+    db.session.commit()
+    enqueue_deliveries(delivery_ids, f"step{step.id}")
+    return delivery_ids
+
+
+def _tell(step, incident, policy, now):
+    """A live step's notifications and deliveries (rows, not yet committed); the step done."""
+    steps = policy.steps
     if step.reason == "reescalate":
         plan, step_no = steps[-1]["notify"], len(steps) - 1
         note(incident, "notification", "已接警但未到场，再次升级通知 · not on scene in time: escalating again", at=now)
     else:
         plan, step_no = steps[step.step_no]["notify"], step.step_no
     delivery_ids = notify(incident, plan, kind="alarm", step_no=step_no, now=now)
-    step.state = "done"
+    step.state, step.ran_at = "done", step.ran_at or now
+    return delivery_ids
+
+
+def _run_started(incident, rows, policy, now):
+    """Run the steps of an escalation started in this transaction that are due now, in
+    that same transaction: no other process can see these rows yet, so there is nothing
+    to claim, and one commit makes the steps, the notifications and their deliveries
+    visible together (an alarm request: two commits and the claim's statements fewer).
+    A crash before the commit leaves an open incident without a token: the scheduler's
+    start_unstarted starts it again, as it would have without this shortcut."""
+    delivery_ids = []
+    for step in sorted((r for r in rows if r.due_at <= now), key=lambda r: r.step_no):
+        step.ran_at = now
+        delivery_ids.extend(_tell(step, incident, policy, now))
     db.session.commit()
-    enqueue_deliveries(delivery_ids, f"step{step.id}")
+    enqueue_deliveries(delivery_ids, f"start{incident.id}-{incident.escalation_token}")
     return delivery_ids
 
 
@@ -310,9 +335,9 @@ def on_activity(incident_id, now=None):
     if incident is None or incident.state != "open":
         return []
     if incident.escalation_token is None:
-        start(incident, now)
-        db.session.commit()
-    elif incident.level == 1:
+        policy = policy_for(incident)
+        return _run_started(incident, start(incident, now, policy), policy, now)
+    if incident.level == 1:
         step1 = EscalationStep.query.filter_by(incident_id=incident.id, token=incident.escalation_token,
                                                step_no=1).one_or_none()
         if step1 is not None and step1.state == "pending" and step1.due_at > now:

@@ -37,15 +37,16 @@ def _members(role, place_ids=(), org_ids=(), lead=None, global_ok=False):
         conds.append(Membership.place_id.is_(None) & Membership.org_id.is_(None))
     if not conds:
         return []
-    from sqlalchemy import or_
+    from sqlalchemy import or_, select
+    from sqlalchemy.orm import lazyload
 
-    query = Membership.query.filter(Membership.role == role, or_(*conds))
+    user_ids = select(Membership.user_id).where(Membership.role == role, or_(*conds))
     if lead is not None:
-        query = query.filter(Membership.lead.is_(lead))
-    user_ids = {m.user_id for m in query}
-    if not user_ids:
-        return []
-    return User.query.filter(User.id.in_(user_ids), User.is_active.is_(True)).order_by(User.id).all()
+        user_ids = user_ids.where(Membership.lead.is_(lead))
+    # One statement: the people, without their memberships (User loads those eagerly
+    # elsewhere; a message needs only the person's id, locale and addresses).
+    return (User.query.options(lazyload(User.memberships))
+            .filter(User.id.in_(user_ids), User.is_active.is_(True)).order_by(User.id).all())
 
 
 def tier_members(incident, tier):
