@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.common.idempotency import idempotent
+from api.common.openapi import SECURED
 from api.devices import commands, importer, services
 from api.devices.schemas import (
     DevicePageSchema,
@@ -20,7 +21,6 @@ from api.devices.schemas import (
 from api.errors import AppError
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1", description="Device registry")
-SECURED = [{"bearer": []}]
 
 
 @blp.route("/devices")

@@ -3,6 +3,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from api.common.idempotency import idempotent
+from api.common.openapi import IDEMPOTENCY, SECURED
 from api.hazards import inspections, services
 from api.hazards.schemas import (
     ChecklistTemplateListSchema,
@@ -23,9 +24,6 @@ from api.hazards.schemas import (
 )
 
 blp = Blueprint("hazards", __name__, url_prefix="/api/v1", description="Inspections, hazards and rectification")
-SECURED = [{"bearer": []}]
-IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-               "description": "A retry with the same key gets the first answer back"}
 CREATED_ONCE = ("A replay with the same `id` by the same person answers as the first call and stores "
                 "nothing twice; the same `id` with another body, or from another person, is 409 `id_conflict`.")
 

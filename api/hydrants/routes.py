@@ -3,6 +3,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from api.common.idempotency import idempotent
+from api.common.openapi import IDEMPOTENCY, SECURED
 from api.hydrants import services, work_orders
 from api.hydrants.schemas import (
     HydrantCreateSchema,
@@ -26,9 +27,6 @@ from api.hydrants.schemas import (
 from api.people.scopes import current_user
 
 blp = Blueprint("hydrants", __name__, url_prefix="/api/v1", description="Hydrants, damage reports and work orders")
-SECURED = [{"bearer": []}]
-IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-               "description": "A retry with the same key gets the first answer back"}
 
 
 @blp.route("/hydrants")

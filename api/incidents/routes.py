@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from api.alerts import services as alerts
 from api.common.clock import utcnow
 from api.common.idempotency import idempotent
+from api.common.openapi import IDEMPOTENCY, SECURED
 from api.incidents import services
 from api.incidents.schemas import (
     AlertPageSchema,
@@ -17,9 +18,6 @@ from api.incidents.schemas import (
 )
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Incidents and alerts")
-SECURED = [{"bearer": []}]
-IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-               "description": "A retry with the same key gets the first answer back"}
 
 
 @blp.route("/incidents")

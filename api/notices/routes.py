@@ -2,12 +2,12 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.common.openapi import SECURED
 from api.notices import services
 from api.notices.schemas import NoticePageSchema, NoticeQuerySchema, NoticeSchema
 from api.people.scopes import current_user
 
 blp = Blueprint("notices", __name__, url_prefix="/api/v1", description="My notices: overdue patrols, hazards, work orders")
-SECURED = [{"bearer": []}]
 
 
 @blp.route("/me/notices")

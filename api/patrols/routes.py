@@ -4,6 +4,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from api.common.idempotency import idempotent
+from api.common.openapi import IDEMPOTENCY, SECURED
 from api.patrols import services
 from api.patrols.schemas import (
     PatrolItemHazardOutSchema,
@@ -23,9 +24,6 @@ from api.patrols.schemas import (
 )
 
 blp = Blueprint("patrols", __name__, url_prefix="/api/v1", description="Patrol plans, checkpoints and records")
-SECURED = [{"bearer": []}]
-IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-               "description": "A retry with the same key gets the first answer back"}
 
 
 @blp.route("/patrol-plans")

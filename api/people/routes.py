@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_smorest import Blueprint
 
+from api.common.openapi import SECURED
 from api.extensions import limiter
 from api.people import auth, services
 from api.people.phones import InvalidPhone, normalise_phone
@@ -22,7 +23,6 @@ from api.people.schemas import (
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Logging in")
 people_blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People and roles")
-SECURED = [{"bearer": []}]
 
 
 def _phone_key():

@@ -4,15 +4,13 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api.common.openapi import IDEMPOTENCY, SECURED
 from api.errors import AppError, error_response
 from api.people.scopes import current_user
 from api.photos import services
 from api.photos.schemas import PhotoSchema, PhotoUploadSchema, SignedLinkArgs
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1", description="Photos: upload, re-encode, thumbnails")
-SECURED = [{"bearer": []}]
-IDEMPOTENCY = {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-               "description": "A retry with the same key gets the first answer back"}
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and the `id` field around the file
 
 

@@ -2,6 +2,7 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
+from api.common.openapi import SECURED
 from api.places import services
 from api.places.models import SITE_CATEGORIES
 from api.places.schemas import (
@@ -17,7 +18,6 @@ from api.places.schemas import (
 )
 
 blp = Blueprint("places", __name__, url_prefix="/api/v1", description="Place tree and organisations")
-SECURED = [{"bearer": []}]
 
 
 @blp.route("/places")

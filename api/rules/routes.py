@@ -4,11 +4,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.common.fields import MAX_ID, Id
+from api.common.openapi import SECURED
 from api.common.pagination import page_schema
 from api.rules import services
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1", description="Alarm rules")
-SECURED = [{"bearer": []}]
 
 
 class RuleSchema(Schema):
