@@ -106,12 +106,63 @@ def _insert_ignore(dialect):
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
-_INSERT_ONE = text(
-    'INSERT INTO device_events (device_id, integration_id, message_id, kind, occurred_at, received_at, "values") '
-    "SELECT d.id, :integration_id, :message_id, :kind, :occurred_at, :received_at, CAST(:vals AS json) "
-    "FROM devices d WHERE d.serial = :ref OR d.imei = :ref ORDER BY d.serial = :ref DESC LIMIT 1 "
-    "ON CONFLICT (device_id, message_id) DO NOTHING RETURNING id"
-).bindparams(bindparam("occurred_at", type_=UTCDateTime()), bindparam("received_at", type_=UTCDateTime()))
+# One message on PostgreSQL, in one round trip and its own commit (autocommit): the
+# INSERT finds the device itself, and the integration's counters ride along if no other
+# request holds the row (FOR NO KEY UPDATE SKIP LOCKED; else they wait in `counters`).
+# Nothing inserted (a duplicate, or no such device): nothing counted, the general way follows.
+_ONE_PG = """WITH ins AS (
+  INSERT INTO device_events (device_id, integration_id, message_id, kind, occurred_at, received_at, "values")
+  SELECT d.id, %(i)s, %(m)s, %(k)s, %(o)s, %(r)s, %(v)s::json FROM devices d
+  WHERE d.serial = %(ref)s OR d.imei = %(ref)s ORDER BY d.serial = %(ref)s DESC LIMIT 1
+  ON CONFLICT (device_id, message_id) DO NOTHING RETURNING id
+), counted AS (
+  UPDATE integrations SET last_message_at = greatest(coalesce(last_message_at, %(at)s), %(at)s),
+    accepted_count = accepted_count + 1 + %(a)s::bigint, duplicate_count = duplicate_count + %(d)s::bigint,
+    unregistered_count = unregistered_count + %(u)s::bigint
+  WHERE id = (SELECT id FROM integrations WHERE id = %(i)s AND EXISTS (SELECT FROM ins)
+              FOR NO KEY UPDATE SKIP LOCKED)
+  RETURNING id
+)
+SELECT (SELECT id FROM ins), (SELECT count(*) FROM counted)"""
+
+
+def _naive_utc(dt):
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _store_one_pg(integration_id, clean, now):
+    """Store one clean message, committed; its event id, or None if nothing was inserted.
+
+    On a pooled connection of the app's engine (pre-pinged as every checkout), in
+    autocommit for this one statement and straight through psycopg: no BEGIN, no
+    separate counter UPDATE, no COMMIT round trip, and psycopg prepares the statement
+    on the server after a few uses."""
+    pending = counters.take(integration_id)
+    a, d, u, at = pending or (0, 0, 0, now)
+    at = max(at, now)
+    params = {"ref": clean["device"], "i": integration_id, "m": clean["id"], "k": clean["kind"],
+              "o": _naive_utc(clean["at"]), "r": _naive_utc(now), "v": json.dumps(clean["values"], ensure_ascii=False),
+              "at": _naive_utc(at), "a": a, "d": d, "u": u}
+    raw = db.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(_ONE_PG, params)
+                event_id, counted = cur.fetchone()
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+    except BaseException:
+        counters.give_back((integration_id, (a, d, u, at)) if pending else None)
+        raw.invalidate()  # whatever broke, this connection is not handed out again
+        raise
+    finally:
+        raw.close()
+    if not counted:
+        counters.give_back((integration_id, (a + (event_id is not None), d, u, at)))
+    return event_id
 
 
 _DEVICES_PG = text("SELECT id, serial, imei FROM devices WHERE serial = ANY(:refs) OR imei = ANY(:refs)")
@@ -162,10 +213,11 @@ def store(integration, raw_events, excerpt_of=None):
 
     A few statements whatever the batch size, and one commit: a message is stored
     exactly once (ON CONFLICT DO NOTHING on (device, message id)) and committed before
-    the answer says so. On PostgreSQL one message is one INSERT ... SELECT that finds
-    its device too; a batch is the devices it names (one array parameter) and one
-    INSERT from a JSON parameter (json_to_recordset). Then the integration's counters
-    (`Counters`, never waiting for the row) and the commit."""
+    the answer says so. On PostgreSQL a request of one message is one statement in its
+    own commit that finds the device and counts it too (`_store_one_pg`); a batch is the
+    devices it names (one array parameter) and one INSERT from a JSON parameter
+    (json_to_recordset). Then the integration's counters (`Counters`, never waiting for
+    the row) and the commit."""
     now = utcnow()
     results, good = [], []
     for index, raw in enumerate(raw_events):
@@ -178,16 +230,14 @@ def store(integration, raw_events, excerpt_of=None):
         results.append({"index": index, "id": clean["id"], "status": None})
         good.append((index, clean))
 
-    if len(good) == 1 and db.engine.dialect.name == "postgresql":
-        # One message (most device requests): find the device and insert in one statement.
+    if len(raw_events) == 1 and good and db.engine.dialect.name == "postgresql":
+        # One message (most device requests): stored in one statement, its own commit.
         index, clean = good[0]
-        event_id = db.session.execute(_INSERT_ONE, {
-            "ref": clean["device"], "integration_id": integration.id, "message_id": clean["id"],
-            "kind": clean["kind"], "occurred_at": clean["at"], "received_at": now,
-            "vals": json.dumps(clean["values"], ensure_ascii=False)}).scalar()
+        event_id = _store_one_pg(integration.id, clean, now)
         if event_id is not None:
             results[index].update(status="accepted", event_id=event_id)
-            good = []  # stored; a miss (duplicate or unknown device) takes the general way below
+            return results
+        # A miss (a duplicate, or no such device) takes the general way below.
     devices = _device_ids({clean["device"] for _, clean in good})
     rows, seen = [], set()
     for index, clean in good:
@@ -271,7 +321,8 @@ class Counters:
         self.pending = {}  # integration id -> [accepted, duplicate, unregistered, last_message_at]
         self.flusher = None
 
-    def _take(self, integration_id):
+    def take(self, integration_id):
+        """The counts waiting for this integration, now the caller's to write or give back."""
         with self.lock:
             return self.pending.pop(integration_id, None)
 
@@ -290,7 +341,7 @@ class Counters:
     def add(self, integration_id, now, counts):
         """Add this request's counts in the current transaction if the row is free.
         Returns what it took from the pending counts (to give back on rollback)."""
-        pending = self._take(integration_id)
+        pending = self.take(integration_id)
         a, d, u = counts["accepted"], counts["duplicate"], counts["unregistered"]
         at = now
         if pending:
