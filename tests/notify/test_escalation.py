@@ -216,3 +216,38 @@ def test_an_incident_whose_steps_were_never_started_is_started_by_the_tick(app, 
         escalation_tick()  # a second tick starts nothing twice
     h.run_worker(app, "notify")
     assert len([n for n in h.notifications(app, kind="alarm") if n["channel"] == "push"]) == 2
+
+
+def test_a_step_that_fails_as_the_incident_opens_leaves_nothing_half_told(app, client, push, clock, monkeypatch):
+    """The steps due when an incident opens run in the transaction that created them: a
+    failure half-way (here, after the notification rows were written) rolls all of it
+    back, so the incident is open without a token, and the tick starts it once."""
+    from api.notify import escalation
+
+    w = h.world(app, push)
+    clock.at(0)
+    real_notify = escalation.notify
+
+    def notify_then_fail(*args, **kwargs):
+        real_notify(*args, **kwargs)
+        raise RuntimeError("the process fell over here")
+
+    monkeypatch.setattr(escalation, "notify", notify_then_fail)
+    h.alarm(client, w)  # stored and answered; the telling failed
+    monkeypatch.setattr(escalation, "notify", real_notify)
+    with app.app_context():
+        from api.incidents.models import Incident
+        from api.notify.models import EscalationStep
+
+        incident = Incident.query.one()
+        assert incident.state == "open" and incident.escalation_token is None
+        assert EscalationStep.query.count() == 0
+    assert told(app) == set()
+    with app.app_context():
+        from workers.delivery import escalation_tick
+
+        escalation_tick()
+    h.run_worker(app, "notify")
+    assert {("residents", "push"), ("property", "push")} <= {(t, c) for t, c, _ in told(app)}
+    assert push.wait_for(2)
+    assert len(push.payloads_for(w["subs"]["resident"])) == 1
