@@ -20,8 +20,9 @@ import re
 import threading
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote
+
+from tests.fakes.loopback import LoopbackService, QuietHandler
 
 COMMON = ("AccessKeyId", "Action", "Format", "SignatureMethod", "SignatureNonce", "SignatureVersion", "Timestamp",
           "Version", "Signature")
@@ -44,7 +45,7 @@ class Refusal(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class FakeAliyun:
+class FakeAliyun(LoopbackService):
     def __init__(self, product="dysms", key_id="LTAI5tFakeKeyId", secret="fake-secret-0123456789",
                  sign_name="消防预警", templates=("SMS_100001", "SMS_100002", "SMS_100003", "SMS_100004"),
                  show_number="057100000000"):
@@ -53,20 +54,7 @@ class FakeAliyun:
         self.templates, self.show_number = set(templates), show_number
         self.sms, self.calls, self.rejected, self.requests = [], [], [], 0
         self._nonces, self._failures, self.lock = set(), [], threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def endpoint(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen()
 
     def fail_next(self, count=1, code="isp.SYSTEM_ERROR", status=200, message="fake failure"):
         with self.lock:
@@ -178,7 +166,7 @@ class FakeAliyun:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
@@ -186,14 +174,6 @@ class FakeAliyun:
                 if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     params.update(parse_qsl(body, keep_blank_values=True))
                 status, answer = fake.handle(params)
-                data = json.dumps(answer, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
+                self.reply(status, json.dumps(answer, ensure_ascii=False).encode(), "application/json;charset=utf-8")
 
         return Handler

@@ -11,13 +11,15 @@ import json
 import os
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import http_ece
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.fakes.loopback import LoopbackService, QuietHandler
 
 
 def b64u(data):
@@ -33,27 +35,16 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class FakePushService:
+class FakePushService(LoopbackService):
+    server_class = _Server
+
     def __init__(self, application_server_key):
         self.server_key = application_server_key  # base64url uncompressed point (VAPID public key)
         self.subscriptions = {}  # id -> {"private": key, "auth": bytes, "status": int}
         self.received = []  # {"sub": id, "payload": dict, "headers": dict}
         self.rejected = []  # (sub, reason)
         self.lock = threading.Lock()
-        self.server = _Server(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def origin(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen()
 
     def subscribe(self, status=201):
         """What pushManager.subscribe() gives the page: {endpoint, keys: {p256dh, auth}}."""
@@ -97,10 +88,7 @@ class FakePushService:
     def _handler(self):
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 sub_id = urlparse(self.path).path.rsplit("/", 1)[1]
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

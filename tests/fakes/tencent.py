@@ -22,7 +22,8 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes.loopback import LoopbackService, QuietHandler
 
 REGIONS = {"ap-guangzhou", "ap-beijing", "ap-nanjing"}
 NUMBER_CODES = {"InvalidParameterValue.IncorrectPhoneNumber", "FailedOperation.PhoneNumberInBlacklist",
@@ -43,27 +44,14 @@ def _hmac(key, text):
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-class FakeTencentSms:
+class FakeTencentSms(LoopbackService):
     def __init__(self, secret_id="AKIDFakeSecretId0123", secret_key="fake-key-0123456789", app_id="1400000001",
                  sign_name="消防预警", templates=("1000001", "1000002", "1000003", "1000004")):
         self.secret_id, self.secret_key, self.app_id = secret_id, secret_key, app_id
         self.sign_name, self.templates = sign_name, set(templates)
         self.sent, self.rejected, self.requests = [], [], 0
         self._failures, self.lock = [], threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def endpoint(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen()
 
     def fail_next(self, count=1, code="InternalError.Timeout", status=200, message="fake failure"):
         with self.lock:
@@ -169,18 +157,11 @@ class FakeTencentSms:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}  # names are case-insensitive
                 status, data = fake.handle("POST", self.path, headers, body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if data.startswith(b"{") else "text/html")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
+                self.reply(status, data, "application/json" if data.startswith(b"{") else "text/html")
 
         return Handler

@@ -17,11 +17,12 @@ import secrets
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from tests.fakes.loopback import LoopbackService, QuietHandler
 
-class FakeWechat:
+
+class FakeWechat(LoopbackService):
     def __init__(self, app_id="wx-test-app", secret="wx-test-secret", templates=("TPL-ALARM", "TPL-FIRE", "TPL-CLEAR"),
                  expires_in=7200):
         self.app_id, self.secret, self.expires_in = app_id, secret, expires_in
@@ -39,21 +40,7 @@ class FakeWechat:
         self._fail = []  # queued (path, errcode or HTTP status as "http:503", times)
         self._msg_ids = {}
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def origin(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen()
 
     # --- steering --------------------------------------------------------------------
 
@@ -170,10 +157,7 @@ class FakeWechat:
     def _handler(self):
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _answer(self, result, path_kind, body=None):
                 if isinstance(result, str) and result.startswith("http:"):
                     self.send_response(int(result[5:]))
@@ -184,12 +168,7 @@ class FakeWechat:
                 if result.get("errcode"):
                     with service.lock:
                         service.refused.append((path_kind, result["errcode"], body))
-                data = json.dumps(result).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(200, json.dumps(result).encode(), "application/json")
 
             def _query(self):
                 return {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
