@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -104,6 +105,7 @@ class Procs:
 
 
 def children(pid):
+    """Processes whose parent is `pid` (RQ's work horse)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -157,15 +159,15 @@ def private_redis(app):
 
 class SlowPush(FakePushService):
     """One push at a time, `delay` seconds each: a fan-out stays in progress long
-    enough for something to happen in its middle."""
+    enough for something to happen in its middle. `busy`: the pushes it holds (waiting
+    their turn or being answered)."""
 
     delay = 0.05
 
     def __init__(self, key):
-        import threading
-
-        self.turn = threading.Lock()
+        self.turn, self.busy = threading.Lock(), 0
         super().__init__(key)
+        # socketserver listens with a backlog of 5; twenty senders at once would get resets
         self.server.socket.listen(128)
 
     def _handler(self):
@@ -173,20 +175,34 @@ class SlowPush(FakePushService):
 
         class Handler(base):
             def do_POST(self):
-                with service.turn:
-                    time.sleep(service.delay)
-                    super().do_POST()
+                with service.lock:
+                    service.busy += 1
+                try:
+                    with service.turn:
+                        time.sleep(service.delay)
+                        super().do_POST()
+                finally:
+                    with service.lock:
+                        service.busy -= 1
 
         return Handler
 
 
-@pytest.fixture
-def slow_push(app):
+def serve_slow_push(app, delay=SlowPush.delay):
+    """The slow_push fixtures' body (here, and a slower one in tests/notify/test_faults.py):
+    a SlowPush for the app's VAPID keys; stopped, and the app's VAPID settings put back, after."""
     saved = {k: app.config.get(k) for k in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")}
-    service = SlowPush(h.vapid(app)).start()
+    service = SlowPush(h.vapid(app))
+    service.delay = delay
+    service.start()
     yield service
     service.stop()
     app.config.update(saved)
+
+
+@pytest.fixture
+def slow_push(app):
+    yield from serve_slow_push(app)
 
 
 # Steps seconds apart instead of minutes: the real worker and scheduler run on real time.

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -22,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from api.extensions import db, redis_client
-from tests import factories as f
+from api.extensions import redis_client
 from tests.fakes.push_service import FakePushService
+from tests.faults.conftest import children, crowd, serve_slow_push
 from tests.notify import helpers as h
 from workers.channels.sms import LogSms
 from workers.queues import get_queue
@@ -38,24 +37,6 @@ def roomy(service):
     be given a larger backlog."""
     service.server.socket.listen(128)
     return service
-
-
-def crowd(app, push, w, n):
-    """n more residents of the alarming household, each with a push subscription."""
-    from api.notify.models import PushSubscription
-    from api.places.models import Place
-
-    endpoints = []
-    with app.app_context():
-        household = db.session.get(Place, w["tree"]["household"])
-        for _ in range(n):
-            user = f.user("resident", place=household)
-            sub = push.subscribe()
-            db.session.add(PushSubscription(user_id=user.id, endpoint=sub["endpoint"], p256dh=sub["keys"]["p256dh"],
-                                            auth=sub["keys"]["auth"]))
-            endpoints.append(sub["endpoint"])
-        db.session.commit()
-    return endpoints
 
 
 def pushes_per_endpoint(push):
@@ -147,35 +128,6 @@ def test_a_flushed_queue_at_a_later_step_loses_nothing(app, client, push, clock)
 
 # --- a worker killed in the middle of a fan-out ---------------------------------------------
 
-class SlowPushService(FakePushService):
-    """A push service that takes `delay` seconds per push, one push at a time: a fan-out
-    stays in progress long enough to kill its worker in the middle."""
-
-    delay = 0.1
-
-    def __init__(self, key):
-        self.turn, self.busy = threading.Lock(), 0
-        super().__init__(key)
-        roomy(self)
-
-    def _handler(self):
-        base, service = super()._handler(), self
-
-        class Handler(base):
-            def do_POST(self):
-                with service.lock:
-                    service.busy += 1
-                try:
-                    with service.turn:
-                        time.sleep(service.delay)
-                        super().do_POST()
-                finally:
-                    with service.lock:
-                        service.busy -= 1
-
-        return Handler
-
-
 # The worker as production runs it (`rq worker notify`: a forking Worker, one work horse
 # per job), on this test run's database, Redis and queue prefix (the TEST_* variables
 # tests/conftest.py put in the environment) through create_app("testing").
@@ -194,21 +146,6 @@ with app.app_context():
 """
 
 
-def children(pid):
-    """Processes whose parent is `pid` (RQ's work horse)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    stat = fh.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
 def kill_group(pid):
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -218,11 +155,9 @@ def kill_group(pid):
 
 @pytest.fixture
 def slow_push(app):
-    saved = {k: app.config.get(k) for k in ("VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT")}
-    service = SlowPushService(h.vapid(app)).start()
-    yield service
-    service.stop()
-    app.config.update(saved)
+    """tests/faults' slow push service, slower: a fan-out stays in progress long enough to
+    kill its worker in the middle (one push at a time, 0.1 s each; `busy` while it holds one)."""
+    yield from serve_slow_push(app, delay=0.1)
 
 
 def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
