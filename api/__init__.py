@@ -36,6 +36,7 @@ def create_app(config=None):
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
 
     db.init_app(app)
+    _sqlite_settings(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     jwt.init_app(app)
     limiter.init_app(app)
@@ -60,6 +61,28 @@ def create_app(config=None):
 
     register_web(app)
     return app
+
+
+def _sqlite_settings(app):
+    """SQLite (the development default, where web, workers and scheduler share one file):
+    write-ahead logging, so readers and the one writer do not block each other, and a
+    writer waits up to 30 s for the lock instead of failing with "database is locked"
+    after pysqlite's 5 s on a busy machine."""
+    from sqlalchemy import event
+
+    from api.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
 
 
 def _migrations_dir():

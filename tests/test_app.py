@@ -105,3 +105,19 @@ def test_field_errors_speak_chinese_by_default_and_english_on_request(client):
     assert en["errors"]["phone"] == ["Missing data for required field."]
     bad = client.post("/api/v1/auth/login", json={"phone": "12345", "password": "x"}).get_json()
     assert bad["errors"]["phone"] == ["不是有效的中国大陆手机号"]
+
+
+def test_sqlite_writes_ahead_and_waits_for_the_lock(monkeypatch, tmp_path):
+    """The development default: web, workers and scheduler share one SQLite file."""
+    from sqlalchemy import text
+
+    from api import create_app
+    from api.extensions import db
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'dev.db'}")
+    app = create_app("development")
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        db.session.remove()
+        db.engine.dispose()
