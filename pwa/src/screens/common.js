@@ -1,7 +1,10 @@
-// What the field screens share: a list screen's load, a checklist's submit.
+// What the field screens share: a list screen's load, a checklist's submit, the
+// screen's own actions waiting in the outbox.
 import { asOf, errorBox, fill, h } from '../dom.js';
 import { nowIso } from '../field.js';
 import { t } from '../i18n.js';
+import { items as outboxItems, onOutboxChange } from '../outbox.js';
+import { outboxItem } from './outbox.js';
 
 // Fills body with get()'s answer (a cachedGet answer): "as of", then the items, put in
 // order by order(items) when given, as card(item) each — or `empty` when there are
@@ -44,4 +47,25 @@ export async function checklistSubmit({ missing, error, submit, pickers, gps }) 
     return list;
   };
   return { at, location, photos, take };
+}
+
+// → draw(): lists in `waiting` this screen's outbox items (those mine(item) picks) not yet sent.
+export const waitingList = (waiting, mine) => async () => {
+  const list = (await outboxItems()).filter((i) => mine(i) && i.state !== 'sent');
+  fill(waiting, list.length > 0 && h('ul', { class: 'list outbox' }, list.map((i) => outboxItem(i))));
+};
+
+// Each outbox change: once one more of mine has reached the server, load() (the screen as
+// the server has it now); otherwise draw(). → the unsubscribe, for view.cleanup.
+export function reloadWhenSent(mine, load, draw) {
+  let sent = null;
+  const countSent = async () => (await outboxItems()).filter((i) => mine(i) && i.state === 'sent').length;
+  const stop = onOutboxChange(async () => {
+    const now = await countSent();
+    if (sent != null && now !== sent) load();
+    else draw();
+    sent = now;
+  });
+  countSent().then((n) => (sent = n));
+  return stop;
 }

@@ -10,10 +10,10 @@ import { cachedGet } from '../api.js';
 import { asOf, errorBox, fill, h, loading, named, time } from '../dom.js';
 import { endOfDay, itemLabel, locator, noteField, nowIso, photoPicker, photoStrip, resultButtons } from '../field.js';
 import { getLocale, t } from '../i18n.js';
-import { enqueueRecord, items as outboxItems, onOutboxChange } from '../outbox.js';
+import { enqueueRecord, items as outboxItems } from '../outbox.js';
 import { knownMe, loadMe, roles } from '../session.js';
-import { checklistSubmit, listScreen } from './common.js';
-import { itemStatus, outboxItem } from './outbox.js';
+import { checklistSubmit, listScreen, reloadWhenSent, waitingList } from './common.js';
+import { itemStatus } from './outbox.js';
 
 const SEVERITIES = ['minor', 'major', 'critical'];
 const STATES = ['open', 'submitted', 'closed'];
@@ -76,14 +76,15 @@ export function hazard(view, ctx) {
   const cleanups = [];
   view.cleanup = () => cleanups.forEach((fn) => fn());
   const waiting = h('div');
-  const mineFor = async () => (await outboxItems()).filter((i) => i.path && i.path.startsWith(`/hazards/${id}/`));
+  const mine = (i) => i.path && i.path.startsWith(`/hazards/${id}/`);
+  const drawWaiting = waitingList(waiting, mine);
   view.append(h('h1', { tabindex: '-1' }, view.title), loading());
   async function load() {
     try {
       const [answer, me] = await Promise.all([cachedGet(`/hazards/${id}`), knownMe().then((m) => m || loadMe().then((a) => a.data))]);
       const hz = answer.data;
       const has = roles(me);
-      const pending = (await mineFor()).filter((i) => i.state !== 'sent' && i.state !== 'failed');
+      const pending = (await outboxItems()).filter((i) => mine(i) && i.state !== 'sent' && i.state !== 'failed');
       const canFix = hz.state === 'open' && ((hz.responsible && hz.responsible.id === me.id) || FIXERS.some((r) => has.has(r)));
       const canReview = hz.state === 'submitted' && (has.has('supervisor') || has.has('admin'));
       fill(
@@ -125,10 +126,6 @@ export function hazard(view, ctx) {
     } catch (err) {
       if (err.status !== 401) fill(view, h('h1', { tabindex: '-1' }, view.title), errorBox(err, load));
     }
-  }
-  async function drawWaiting() {
-    const list = (await mineFor()).filter((i) => i.state !== 'sent');
-    fill(waiting, list.length > 0 && h('ul', { class: 'list outbox' }, list.map((i) => outboxItem(i))));
   }
   function rectifyForm(hz) {
     const photos = photoPicker({ max: 5 });
@@ -183,17 +180,7 @@ export function hazard(view, ctx) {
       ),
     );
   }
-  let sent = null;
-  const countSent = async () => (await mineFor()).filter((i) => i.state === 'sent').length;
-  cleanups.push(
-    onOutboxChange(async () => {
-      const now = await countSent();
-      if (sent != null && now !== sent) load();
-      else drawWaiting();
-      sent = now;
-    }),
-  );
-  countSent().then((n) => (sent = n));
+  cleanups.push(reloadWhenSent(mine, load, drawWaiting));
   view.refresh = load;
   load();
 }

@@ -10,10 +10,10 @@ import { cachedGet } from '../api.js';
 import { asOf, errorBox, fill, h, loading, named, time } from '../dom.js';
 import { distanceText, locator, noteField, nowIso, photoPicker, photoStrip } from '../field.js';
 import { t } from '../i18n.js';
-import { enqueueRecord, items as outboxItems, onOutboxChange } from '../outbox.js';
+import { enqueueRecord } from '../outbox.js';
 import { knownMe, roles } from '../session.js';
-import { listScreen } from './common.js';
-import { itemStatus, outboxItem } from './outbox.js';
+import { listScreen, reloadWhenSent, waitingList } from './common.js';
+import { itemStatus } from './outbox.js';
 
 const CATEGORIES = ['leaking', 'broken', 'blocked', 'cap_missing', 'no_water', 'illegal_use', 'other'];
 // As the server allows them (api/hydrants/services.py NEXT).
@@ -219,10 +219,7 @@ export function myReports(view) {
   const waiting = h('div');
   const body = h('div', null, loading());
   view.append(h('h1', { tabindex: '-1' }, view.title), waiting, body);
-  const drawWaiting = async () => {
-    const mine = (await outboxItems()).filter((i) => i.what === 'hydrant_report' && i.state !== 'sent');
-    fill(waiting, mine.length > 0 && h('ul', { class: 'list outbox' }, mine.map((i) => outboxItem(i))));
-  };
+  const drawWaiting = waitingList(waiting, (i) => i.what === 'hydrant_report');
   const get = () => (drawWaiting(), cachedGet('/hydrant-reports?mine=true&limit=100'));
   listScreen(view, body, { get, order: (list) => list.reverse(), card: reportCard, empty: t('hydrants.noReports') });
 }
@@ -298,10 +295,8 @@ export function workOrder(view, ctx) {
       if (err.status !== 401) fill(view, h('h1', { tabindex: '-1' }, view.title), errorBox(err, load));
     }
   }
-  const drawWaiting = async () => {
-    const mine = (await outboxItems()).filter((i) => i.path === `/work-orders/${id}/updates` && i.state !== 'sent');
-    fill(waiting, mine.length > 0 && h('ul', { class: 'list outbox' }, mine.map((i) => outboxItem(i))));
-  };
+  const mine = (i) => i.path === `/work-orders/${id}/updates`;
+  const drawWaiting = waitingList(waiting, mine);
   function updateForm(wo) {
     let status = '';
     const photos = photoPicker({ max: 5, label: t('workOrders.addPhoto') });
@@ -348,16 +343,7 @@ export function workOrder(view, ctx) {
     );
   }
   // An update reaching the server: show the work order as it is now.
-  let sent = null;
-  cleanups.push(
-    onOutboxChange(async () => {
-      const now = (await outboxItems()).filter((i) => i.path === `/work-orders/${id}/updates` && i.state === 'sent').length;
-      if (sent != null && now !== sent) load();
-      else drawWaiting();
-      sent = now;
-    }),
-  );
-  outboxItems().then((list) => (sent = list.filter((i) => i.path === `/work-orders/${id}/updates` && i.state === 'sent').length));
+  cleanups.push(reloadWhenSent(mine, load, drawWaiting));
   view.refresh = load;
   load();
 }
