@@ -128,9 +128,10 @@ def test_a_flushed_queue_at_a_later_step_loses_nothing(app, client, push, clock)
 
 # --- a worker killed in the middle of a fan-out ---------------------------------------------
 
-# The worker as production runs it (`rq worker notify`: a forking Worker, one work horse
-# per job), on this test run's database, Redis and queue prefix (the TEST_* variables
-# tests/conftest.py put in the environment) through create_app("testing").
+# The worker as production runs it (workers/worker.py: the forking kind, one work horse per
+# job, or the in-process kind `make run` keeps for the urgent queues), on this test run's
+# database, Redis and queue prefix (the TEST_* variables tests/conftest.py put in the
+# environment) through create_app("testing").
 WORKER = """
 import os, sys
 sys.path.insert(0, os.getcwd())
@@ -139,10 +140,11 @@ import workers.queues as queues
 app = create_app("testing")
 queues._app = app
 with app.app_context():
-    from rq import Worker
     from api.extensions import redis_client
-    Worker([queues.get_queue("notify")], connection=redis_client(), name=os.environ["FA_WORKER_NAME"]).work(
-        burst=True)
+    from workers import worker as kinds
+    kinds.preload()
+    cls = kinds.ForkingWorker if os.environ["FA_WORKER_FORK"] == "1" else kinds.InProcessWorker
+    cls([queues.get_queue("notify")], connection=redis_client(), name=os.environ["FA_WORKER_NAME"]).work(burst=True)
 """
 
 
@@ -160,8 +162,9 @@ def slow_push(app):
     yield from serve_slow_push(app, delay=0.1)
 
 
-def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
-    """SIGKILL to a real forking RQ worker in the middle of a fan-out, then the auditor.
+@pytest.mark.parametrize("fork", [True, False], ids=["forking", "in-process"])
+def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock, fork):
+    """SIGKILL to a real RQ worker (either kind) in the middle of a fan-out, then the auditor.
 
     The at-least-once window, honestly: a push the push service has accepted but whose
     result the dead worker had not yet committed is sent again by the auditor. The worker
@@ -182,7 +185,7 @@ def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
     assert set(map(tuple, push_rows(app).values())) == {("pending",)}
 
     name = f"{app.config['RQ_QUEUE_PREFIX']}killed-{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "FA_WORKER_NAME": name, "VAPID_PUBLIC_KEY": app.config["VAPID_PUBLIC_KEY"],
+    env = {**os.environ, "FA_WORKER_NAME": name, "FA_WORKER_FORK": "1" if fork else "0", "VAPID_PUBLIC_KEY": app.config["VAPID_PUBLIC_KEY"],
            "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"], "VAPID_SUBJECT": app.config["VAPID_SUBJECT"]}
     log = open(os.devnull, "w") if os.environ.get("FA_QUIET_WORKER", "1") == "1" else None
     worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env, start_new_session=True,
@@ -211,7 +214,10 @@ def test_a_worker_killed_mid_fanout_loses_nobody(app, client, slow_push, clock):
             r = redis_client()
             r.srem("rq:workers", f"rq:worker:{name}")
             r.delete(f"rq:worker:{name}")
-    assert horses, "no work horse was running: the kill did not land mid-job"
+    if fork:
+        assert horses, "no work horse was running: the kill did not land mid-job"
+    else:
+        assert not horses, "the in-process worker forked"
     assert accepted_at_kill < 20, "the fan-out had finished before the kill"
 
     # The requests the horse had already written reach the push service all the same
