@@ -127,7 +127,7 @@ import threading  # noqa: E402
 import urllib.request  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-LOGS = RESULTS / "logs"
+LOGS = Path(os.environ["BENCH_LOGS"]) if os.environ.get("BENCH_LOGS") else RESULTS / "logs"  # one dir a run
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 BENCH_REDIS_FALLBACK = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -431,6 +431,18 @@ class Context:
 
         for k, (queues, fork) in enumerate(plan(n)):
             self._spawn(f"worker{k + 1}", [sys.executable, "-m", "flask", *command(queues, fork)])
+
+    @contextlib.contextmanager
+    def scheduler(self):
+        """`flask rq scheduler` (as make run starts it: the periodic safety nets, the
+        escalation tick, the delivery auditor) for the benchmarks whose figure includes
+        them; stopped at the end so it cannot disturb the others' figures."""
+        proc = self._spawn("scheduler", [sys.executable, "-m", "flask", "rq", "scheduler"])
+        try:
+            yield proc
+        finally:
+            self._stop(proc)
+            self.procs.remove(proc)
 
     def workers_ready(self):
         import redis

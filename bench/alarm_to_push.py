@@ -11,8 +11,11 @@ platform forwards them) at 500 messages/s; meanwhile one smoke alarm per site is
 posted, one every ALARM_INTERVAL_S. Each alarm is stored and processed in the request,
 opens an incident, runs its step 0 and queues its push; an RQ worker sends it; the
 time is taken when the fake push service has decrypted it (both clocks are this
-machine's CLOCK_MONOTONIC). A push that never arrives within the wait counts as
-infinitely late.
+machine's CLOCK_MONOTONIC). The scheduler runs meanwhile, as `make run` starts it, so
+an alarm the fast path missed still reaches its phone through the safety nets (the
+stale-message sweep, the escalation tick, the delivery auditor), late. A push that
+never arrives within the wait counts as infinitely late, and where it stands (its
+message, incident, steps, deliveries) is printed.
 """
 
 import json
@@ -131,6 +134,36 @@ def build(ctx, n_alarms, subscriptions):
                 "alarms": alarm_serials, "subs": sub_ids}
 
 
+def where_is(ctx, serials):
+    """For alarms whose push never arrived: their message, incident, steps and deliveries."""
+    from api.alerts.models import Alert
+    from api.devices.models import Device
+    from api.extensions import db
+    from api.incidents.models import Incident
+    from api.ingest.models import DeviceEvent
+    from api.notify.models import Delivery, EscalationStep, Notification
+
+    lines = []
+    with ctx.app.app_context():
+        for serial in serials:
+            device = Device.query.filter_by(serial=serial).one()
+            events = [(e.kind, e.processed_at is not None, e.outcome) for e in
+                      DeviceEvent.query.filter_by(device_id=device.id).order_by(DeviceEvent.id)]
+            incidents = Incident.query.filter(Incident.id.in_(
+                db.session.query(Alert.incident_id).filter(Alert.device_id == device.id))).all()
+            parts = [f"{serial}: events {events}"]
+            for incident in incidents:
+                steps = [(st.step_no, st.state) for st in EscalationStep.query.filter_by(incident_id=incident.id)]
+                rows = [(n.channel, d.state, d.error, d.attempt) for n, d in db.session.query(Notification, Delivery)
+                        .join(Delivery, Delivery.notification_id == Notification.id)
+                        .filter(Notification.incident_id == incident.id)]
+                parts.append(f"incident {incident.id} {incident.state} token={'set' if incident.escalation_token else None} "
+                             f"steps {steps} deliveries {rows}")
+            lines.append("; ".join(parts))
+        db.session.remove()
+    return lines
+
+
 def pct(values, p):
     values = sorted(values)
     if not values:
@@ -139,6 +172,11 @@ def pct(values, p):
 
 
 def run(ctx):
+    with ctx.scheduler():  # a push the fast path missed still arrives, through the safety nets
+        return _run(ctx)
+
+
+def _run(ctx):
     import multiprocessing
 
     import urllib3
@@ -195,6 +233,11 @@ def run(ctx):
     for sub, t, _payload in ctx.push.received():
         if sub in sent_at and t is not None:
             arrived[sub] = min(arrived.get(sub, t), t)
+    late = [i for i, sub in enumerate(world["subs"][:len(sent_at)]) if sub not in arrived]
+    if late:  # where each one stands, read before the stack is torn down
+        for line in where_is(ctx, [world["alarms"][i] for i in late]):
+            ctx.log(line)
+            NOTES.append("alarm_to_push: not arrived: " + line)
     lat = [(arrived[s] - sent_at[s]) * 1e3 if s in arrived else float("inf") for s in sent_at]
     webhook_ms = [a[1] * 1e3 for a in answers.values()]
     bad = sum(1 for a in answers.values() if a[0] != 200)
