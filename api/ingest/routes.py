@@ -110,7 +110,8 @@ def _store_and_process(integration, events, excerpt):
         raise AppError("batch_too_large", status=413, message=(f"每批最多 {MAX_BATCH} 条", f"at most {MAX_BATCH} events"),
                        errors={"events": [f"{len(events)} given"]})
     with _load as busy:
-        results = store(integration, events)  # committed: from here on nothing is lost
+        results = store(integration, events, busy=busy > 1)  # committed: from here on nothing is lost
+        busy = max(busy, _load.n)  # another request may have come in meanwhile
         now, later = [], []
         for r in results:
             if r["status"] == "accepted":

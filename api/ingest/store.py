@@ -2,6 +2,7 @@
 before anyone is told "accepted"."""
 
 import json
+import logging
 import math
 import threading
 from datetime import datetime, timezone
@@ -107,62 +108,84 @@ def _insert_ignore(dialect):
 
 
 # One message on PostgreSQL, in one round trip and its own commit (autocommit): the
-# INSERT finds the device itself, and the integration's counters ride along if no other
-# request holds the row (FOR NO KEY UPDATE SKIP LOCKED; else they wait in `counters`).
-# Nothing inserted (a duplicate, or no such device): nothing counted, the general way follows.
-_ONE_PG = """WITH ins AS (
-  INSERT INTO device_events (device_id, integration_id, message_id, kind, occurred_at, received_at, "values")
-  SELECT d.id, %(i)s, %(m)s, %(k)s, %(o)s, %(r)s, %(v)s::json FROM devices d
-  WHERE d.serial = %(ref)s OR d.imei = %(ref)s ORDER BY d.serial = %(ref)s DESC LIMIT 1
-  ON CONFLICT (device_id, message_id) DO NOTHING RETURNING id
-), counted AS (
-  UPDATE integrations SET last_message_at = greatest(coalesce(last_message_at, %(at)s), %(at)s),
-    accepted_count = accepted_count + 1 + %(a)s::bigint, duplicate_count = duplicate_count + %(d)s::bigint,
-    unregistered_count = unregistered_count + %(u)s::bigint
-  WHERE id = (SELECT id FROM integrations WHERE id = %(i)s AND EXISTS (SELECT FROM ins)
-              FOR NO KEY UPDATE SKIP LOCKED)
-  RETURNING id
-)
-SELECT (SELECT id FROM ins), (SELECT count(*) FROM counted)"""
+# INSERT finds the device itself. Nothing inserted (a duplicate, or no such device):
+# the general way follows.
+_ONE_PG = """INSERT INTO device_events (device_id, integration_id, message_id, kind, occurred_at, received_at, "values")
+SELECT d.id, %(i)s, %(m)s, %(k)s, %(o)s, %(r)s, %(v)s::json FROM devices d
+WHERE d.serial = %(ref)s OR d.imei = %(ref)s ORDER BY d.serial = %(ref)s DESC LIMIT 1
+ON CONFLICT (device_id, message_id) DO NOTHING RETURNING id"""
+# The counters, in a statement (and commit) of their own, only if no one holds the row.
+# Not in the INSERT's statement: there the foreign-key check locks the integration row
+# (KEY SHARE) after the UPDATE did, and a flusher waiting for the row in between made
+# PostgreSQL report a deadlock (seen in the bench at 32 senders).
+_COUNT_ONE_PG = """UPDATE integrations SET last_message_at = greatest(coalesce(last_message_at, %(at)s), %(at)s),
+  accepted_count = accepted_count + %(a)s::bigint, duplicate_count = duplicate_count + %(d)s::bigint,
+  unregistered_count = unregistered_count + %(u)s::bigint
+WHERE id = (SELECT id FROM integrations WHERE id = %(i)s FOR NO KEY UPDATE SKIP LOCKED)"""
 
 
 def _naive_utc(dt):
     return dt.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _store_one_pg(integration_id, clean, now):
+def _store_one_pg(integration_id, clean, now, count_now=True):
     """Store one clean message, committed; its event id, or None if nothing was inserted.
 
     On a pooled connection of the app's engine (pre-pinged as every checkout), in
-    autocommit for this one statement and straight through psycopg: no BEGIN, no
-    separate counter UPDATE, no COMMIT round trip, and psycopg prepares the statement
-    on the server after a few uses."""
-    pending = counters.take(integration_id)
-    a, d, u, at = pending or (0, 0, 0, now)
-    at = max(at, now)
+    autocommit and straight through psycopg: no BEGIN and no COMMIT round trip, and
+    psycopg prepares the statement on the server after a few uses. The counts: with
+    `count_now` (this process has no other device request in hand) written at once,
+    with any that wait, if the row is free; otherwise they wait in `counters` for the
+    next request that writes them or for its flusher a second later."""
     params = {"ref": clean["device"], "i": integration_id, "m": clean["id"], "k": clean["kind"],
-              "o": _naive_utc(clean["at"]), "r": _naive_utc(now), "v": json.dumps(clean["values"], ensure_ascii=False),
-              "at": _naive_utc(at), "a": a, "d": d, "u": u}
+              "o": _naive_utc(clean["at"]), "r": _naive_utc(now), "v": json.dumps(clean["values"], ensure_ascii=False)}
     raw = db.engine.raw_connection()
+    conn = raw.driver_connection
+    broken = True  # until the statements are through: whatever broke, the connection is not handed out again
     try:
-        conn = raw.driver_connection
         conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(_ONE_PG, params)
-                event_id, counted = cur.fetchone()
-        finally:
-            if not conn.closed:
-                conn.autocommit = False
-    except BaseException:
-        counters.give_back((integration_id, (a, d, u, at)) if pending else None)
-        raw.invalidate()  # whatever broke, this connection is not handed out again
-        raise
+        with conn.cursor() as cur:
+            cur.execute(_ONE_PG, params)
+            row = cur.fetchone()
+            broken = False
+            if row is None:
+                return None
+            # Stored and committed: from here on a failure costs counts at most, never the answer.
+            if count_now:
+                broken = not _count_one(cur, integration_id, now)
+            else:
+                counters.give_back((integration_id, (1, 0, 0, now)))
+            return row[0]
     finally:
+        if not broken:
+            try:
+                conn.autocommit = False
+            except Exception:
+                broken = True
+        if broken:
+            raw.invalidate()
         raw.close()
-    if not counted:
-        counters.give_back((integration_id, (a + (event_id is not None), d, u, at)))
-    return event_id
+
+
+def _count_one(cur, integration_id, now):
+    """Write this message's count and any waiting ones if the row is free, else leave
+    them waiting. False if the statement failed (the counts wait; the caller drops the
+    connection)."""
+    a, d, u, at = 1, 0, 0, now
+    pending = counters.take(integration_id)
+    if pending:
+        a, d, u, at = a + pending[0], pending[1], pending[2], max(at, pending[3])
+    try:
+        cur.execute(_COUNT_ONE_PG, {"i": integration_id, "a": a, "d": d, "u": u, "at": _naive_utc(at)})
+        written = cur.rowcount == 1
+    except Exception:
+        logging.getLogger("ingest").warning("could not write the integration counters; kept for later", exc_info=True)
+        written, ok = False, False
+    else:
+        ok = True
+    if not written:
+        counters.give_back((integration_id, (a, d, u, at)))
+    return ok
 
 
 _DEVICES_PG = text("SELECT id, serial, imei FROM devices WHERE serial = ANY(:refs) OR imei = ANY(:refs)")
@@ -206,7 +229,7 @@ def _device_ids(refs):
     return found
 
 
-def store(integration, raw_events, excerpt_of=None):
+def store(integration, raw_events, excerpt_of=None, busy=False):
     """Store a batch. Returns one result per message, in order:
     {"index", "id", "status": accepted|duplicate|unregistered|rejected, "reason"?, "event_id"?}.
     Commits before returning.
@@ -233,7 +256,7 @@ def store(integration, raw_events, excerpt_of=None):
     if len(raw_events) == 1 and good and db.engine.dialect.name == "postgresql":
         # One message (most device requests): stored in one statement, its own commit.
         index, clean = good[0]
-        event_id = _store_one_pg(integration.id, clean, now)
+        event_id = _store_one_pg(integration.id, clean, now, count_now=not busy)
         if event_id is not None:
             results[index].update(status="accepted", event_id=event_id)
             return results
