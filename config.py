@@ -219,6 +219,11 @@ class BaseConfig:
         # whole backlog at once after an outage, so bursts must pass; a leaked key
         # flooding the pipeline must not.
         self.INGEST_RATE_PER_KEY = env_str("INGEST_RATE_PER_KEY", "120000 per minute")
+        # A web process receiving device requests faster than this (per second, on
+        # average) hands routine messages to the backlog job (a few statements for
+        # hundreds) instead of applying each in its request (about ten statements);
+        # slower, it applies them at once. 0: only when busy with another request.
+        self.INGEST_BACKLOG_ABOVE_PER_S = env_int("INGEST_BACKLOG_ABOVE_PER_S", 20, minimum=0, maximum=100000)
         # Redis down: count in each process's memory meanwhile, rather than answer
         # devices (or logins) with a 500.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -282,6 +287,9 @@ class TestingConfig(BaseConfig):
             env_str("TEST_DATABASE_URL", "sqlite://")
         )
         self.REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        # A test's requests come faster than any panel: each is applied in its request
+        # unless a test turns this on (tests/ingest/test_fast_paths.py).
+        self.INGEST_BACKLOG_ABOVE_PER_S = env_int("TEST_INGEST_BACKLOG_ABOVE_PER_S", 0, minimum=0, maximum=100000)
         self.REDIS_KEY_PREFIX = env_str("TEST_REDIS_KEY_PREFIX", "fa-test:")
         self.RQ_QUEUE_PREFIX = env_str("TEST_RQ_QUEUE_PREFIX", "fa-test-")
         # Files are stored by content hash, so test runs may share one directory.

@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -76,15 +77,25 @@ def _answer(results):
 
 
 class _Load:
-    """How many device requests this process is answering right now."""
+    """How many device requests this process is answering right now, and the average
+    gap between their arrivals (a moving average: a long pause lifts it at once)."""
 
     def __init__(self):
-        self.lock, self.n = threading.Lock(), 0
+        self.lock, self.n, self.last, self.gap = threading.Lock(), 0, None, None
 
     def __enter__(self):
+        now = time.monotonic()
         with self.lock:
             self.n += 1
+            if self.last is not None:
+                gap = now - self.last
+                self.gap = gap if self.gap is None else 0.9 * self.gap + 0.1 * gap
+            self.last = now
             return self.n
+
+    def hot(self, per_s):
+        """Arriving faster than per_s a second (never, with 0)."""
+        return bool(per_s) and self.gap is not None and self.gap * per_s < 1
 
     def __exit__(self, *exc):
         with self.lock:
@@ -101,8 +112,8 @@ def _store_and_process(integration, events, excerpt):
     threshold, anything not routine) is processed here before the answer, as the
     first step towards a phone. Routine messages (heartbeats, normal readings, online,
     self-tests) too while this process has nothing else to do; when it is busy with
-    other device requests, or the batch is large, they go to the `alarms` queue's
-    backlog job (applied together, a few statements for hundreds) and the answer does
+    other device requests, receives them faster than INGEST_BACKLOG_ABOVE_PER_S, or
+    the batch is large, they go to the `ingest` queue's backlog job (applied together, a few statements for hundreds) and the answer does
     not wait for them. The scheduler's sweep stays the safety net for both."""
     if len(events) > MAX_BATCH:
         record_rejection(integration.id, f"batch of {len(events)} events; at most {MAX_BATCH}", excerpt)
@@ -116,7 +127,8 @@ def _store_and_process(integration, events, excerpt):
         for r in results:
             if r["status"] == "accepted":
                 (later if is_routine(events[r["index"]]) else now).append(r["event_id"])
-        if later and (busy > 1 or len(later) > INLINE_ROUTINE_MAX):
+        hot = busy > 1 or _load.hot(current_app.config["INGEST_BACKLOG_ABOVE_PER_S"])
+        if later and (hot or len(later) > INLINE_ROUTINE_MAX):
             if not backlog.kick():
                 now.extend(later)  # no queue to hand them to: as before, here
         else:

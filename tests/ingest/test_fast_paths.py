@@ -2,8 +2,9 @@
 
 - Routine messages applied together (`processing._apply_routine`) leave devices,
   condition states and events exactly as `process_one`, message by message, does.
-- A busy request (or a large batch) hands its routine messages to the backlog job on
-  the `alarms` queue; the job processes them; alarms are processed before the answer.
+- A busy request, a process receiving device requests fast (INGEST_BACKLOG_ABOVE_PER_S)
+  or a large batch hands its routine messages to the backlog job on the `ingest`
+  queue; the job processes them; alarms are processed before the answer.
 - The integration's counters: a request that finds the row locked leaves its counts
   to the next one or to the flusher; none is lost, none counted twice.
 """
@@ -184,4 +185,51 @@ def test_counts_are_never_lost_when_the_integration_row_is_busy(app, client, bac
         row = db.session.get(Integration, world["integration_id"])
         assert (row.accepted_count, row.duplicate_count, row.unregistered_count) == (3, 1, 1)
         assert row.last_message_at is not None
+        db.session.remove()
+
+
+def test_a_process_receiving_fast_hands_single_routine_messages_to_the_backlog(app, client, monkeypatch):
+    """One message per request, one request at a time, but many a second (a carrier
+    platform forwarding its devices): the heartbeats wait for the backlog job, the
+    alarm among them is processed before its answer; slow again, a heartbeat is
+    applied in its own request."""
+    from api.alerts.models import Alert
+    from api.ingest import routes
+    from api.ingest.models import DeviceEvent
+    from tests.notify.helpers import run_worker
+
+    class Arrivals:  # the requests' arrival clock: one every 10 ms, however slow this machine is
+        t = 1000.0
+
+        def monotonic(self):
+            self.t += 0.01
+            return self.t
+
+    arrivals = Arrivals()
+    monkeypatch.setattr(routes, "time", arrivals)
+    monkeypatch.setattr(routes, "_load", routes._Load())  # this test's own arrival history
+    monkeypatch.setitem(app.config, "INGEST_BACKLOG_ABOVE_PER_S", 20)
+    world = _world(app)
+    smoke, electrical = world["serials"][0], world["serials"][1]
+    now = datetime.now(UTC)
+    for n in range(30):
+        assert _post(client, world, [{"device": electrical, "id": f"fast{n}", "type": "heartbeat",
+                                      "at": (now - timedelta(seconds=60 - n)).isoformat()}]).status_code == 200
+    assert _post(client, world, [{"device": smoke, "id": "fast-alarm", "type": "smoke_alarm",
+                                  "at": now.isoformat()}]).status_code == 200
+    with app.app_context():
+        unprocessed = {e.message_id for e in DeviceEvent.query.filter(DeviceEvent.processed_at.is_(None))}
+        assert "fast-alarm" not in unprocessed and Alert.query.filter_by(condition="smoke").count() == 1
+        assert unprocessed == {f"fast{n}" for n in range(1, 30)}  # the first had no arrival before it
+        db.session.remove()
+    run_worker(app, "ingest")
+    with app.app_context():
+        assert DeviceEvent.query.filter(DeviceEvent.processed_at.is_(None)).count() == 0
+        db.session.remove()
+
+    arrivals.t += 3600  # an hour without a device request
+    assert _post(client, world, [{"device": electrical, "id": "slow", "type": "heartbeat",
+                                  "at": now.isoformat()}]).status_code == 200
+    with app.app_context():
+        assert DeviceEvent.query.filter_by(message_id="slow").one().processed_at is not None
         db.session.remove()
