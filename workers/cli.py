@@ -23,6 +23,7 @@ def worker(queues, burst, fork):
     if unknown:
         raise click.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
     names = [queue_name(q) for q in (queues or QUEUES)]
+    kinds.SERVING = tuple(queues or QUEUES)
     kinds.preload()
     cls = kinds.ForkingWorker if fork else kinds.InProcessWorker
     w = cls(names, connection=redis_client())

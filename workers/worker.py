@@ -21,6 +21,13 @@ from rq import SimpleWorker, Worker
 from workers.queues import QUEUES
 
 URGENT = ("alarms", "notify")
+SERVING = ()  # the queues (purposes) this process's worker takes; set by `flask rq worker`
+
+
+def serves_urgent():
+    """Whether this process (a worker, or its forked horse) also takes urgent queues: a
+    long job here should make way when an urgent one waits (api/ingest/backlog.py)."""
+    return any(q in SERVING for q in URGENT)
 
 
 class ForkingWorker(Worker):

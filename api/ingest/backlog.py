@@ -2,7 +2,9 @@
 
 A device request that is busy (or carries a large batch) stores its messages,
 answers, and leaves the routine ones (heartbeats, normal readings) to this job on
-the `alarms` queue. One job per burst, not per message: `kick()` queues it only
+the `ingest` queue. A worker that also takes the urgent queues (one worker alone)
+is not held: with an urgent job waiting the job ends after its lot and queues its
+successor, which the worker takes after the urgent ones. One job per burst, not per message: `kick()` queues it only
 when no job is waiting or running (a Redis SET NX mark, which the running job keeps
 set); the job stays on while messages keep coming, and at its end clears the mark
 and looks once more, so a message whose kick found the mark set is not left behind.
@@ -97,6 +99,8 @@ def process_backlog():
         r.set(mark, "1", ex=30)  # a job killed here lets the mark lapse; the sweep covers meanwhile
         done = process_pending(limit=LOT, older_than=timedelta(0))
         total += done
+        if _urgent_waiting():
+            break
         if done >= LOT:
             idle_since = None
             continue  # a full lot: more are waiting
@@ -113,6 +117,20 @@ def process_backlog():
     if _pending():
         kick()
     return total
+
+
+def _urgent_waiting():
+    """A job waiting on an urgent queue (an alarm's pushes, a 119 forward) that the
+    worker running this job would take (with a worker of its own for them, never)."""
+    from workers.queues import get_queue
+    from workers.worker import URGENT, serves_urgent
+
+    if not serves_urgent():
+        return False
+    try:
+        return any(get_queue(q).count for q in URGENT)
+    except Exception:  # no Redis: nothing is waiting there either
+        return False
 
 
 def _pending():

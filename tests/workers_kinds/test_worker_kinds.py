@@ -4,6 +4,7 @@ The in-process worker (urgent queues: no fork per job) runs each job in an app c
 and so a database session, of its own: a job that fails half-way leaves nothing for the
 next one. `flask rq worker --no-fork` is the real command `make run` uses for it."""
 
+import pytest
 from rq import Queue
 
 from api.extensions import redis_client
@@ -67,3 +68,60 @@ def test_flask_rq_worker_no_fork_sends_an_alarms_pushes(app, client, push):
 def test_an_unknown_queue_is_refused(app):
     result = app.test_cli_runner().invoke(args=["rq", "worker", "--burst", "alarm"])
     assert result.exit_code == 2 and "unknown queue" in result.output
+
+
+def _stored_heartbeats(app, n):
+    """n routine messages, stored and not processed (as a busy request leaves them)."""
+    from datetime import UTC, datetime
+
+    from api.extensions import db
+    from api.ingest.models import DeviceEvent
+    from tests import factories as f
+
+    with app.app_context():
+        tree = f.city_tree("BL")
+        device = f.device(tree["site"], "smoke_detector")
+        db.session.add_all([DeviceEvent(device_id=device.id, message_id=f"bl{i}", kind="heartbeat",
+                                        occurred_at=datetime.now(UTC), values={}) for i in range(n)])
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.parametrize("serving", [QUEUES, ("ingest", "default")], ids=["urgent-too", "own-urgent-worker"])
+def test_the_backlog_job_makes_way_for_an_urgent_job_on_a_worker_that_takes_both(app, monkeypatch, serving):
+    """One worker alone takes every queue: a backlog job there ends after its lot when an
+    alarm's job waits, and queues its successor (which the worker takes after the urgent
+    one). With a worker of its own for the urgent queues, it stays on."""
+    from api.ingest import backlog
+
+    _stored_heartbeats(app, 3)
+    monkeypatch.setattr(kinds, "SERVING", serving)
+    naps = []
+
+    class Napped(Exception):
+        pass
+
+    def nap(seconds):
+        naps.append(seconds)
+        raise Napped
+
+    import time
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(backlog, "time", SimpleNamespace(sleep=nap, monotonic=time.monotonic))
+    with app.app_context():
+        get_queue("notify").enqueue_call("tests.workers_kinds.jobs.look_at_the_session")
+        try:
+            done = backlog.process_backlog()
+            stayed = False
+        except Napped:  # it went on to wait for more: stopped here, at its first nap
+            done, stayed = None, True
+        get_queue("notify").empty()
+        get_queue("ingest").empty()
+        from api.extensions import rkey
+
+        redis_client().delete(rkey("ingest", "backlog-queued"))  # the mark a stopped job leaves
+    if serving == QUEUES:
+        assert done == 3 and not stayed and naps == []
+    else:
+        assert stayed and naps == [backlog.GATHER_SECONDS]
