@@ -56,17 +56,21 @@ def claim(event_id, now):
     return db.session.execute(stmt).rowcount == 1
 
 
-def process_events(event_ids, budget_seconds=None):
+def process_events(event_ids, budget_seconds=None, one_by_one=False):
     """Process the given stored events, oldest first. Stops when the budget is
     spent; the sweep picks up the rest. Returns how many were processed.
 
     Routine messages (a heartbeat, a reading under every threshold, from a device
     that is online, at a site with no open incident) are applied together, a few
     statements for the whole lot (`_apply_routine`); the rest one by one, each in
-    its own transaction, as `process_one` says."""
+    its own transaction, as `process_one` says. `one_by_one`: the caller knows none
+    is routine (an alarm, a fault): straight to process_one, without the lot's
+    look-ups (about eight statements an alarm spent before going there anyway)."""
     if not event_ids:
         return 0
     started = time.monotonic()
+    if one_by_one:
+        return _process_each(list(event_ids), started, budget_seconds)
     ids, done, slow, at = list(event_ids), 0, [], 0
     try:
         while at < len(ids):

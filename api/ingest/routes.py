@@ -128,16 +128,15 @@ def _store_and_process(integration, events, excerpt):
             if r["status"] == "accepted":
                 (later if is_routine(events[r["index"]]) else now).append(r["event_id"])
         hot = busy > 1 or _load.hot(current_app.config["INGEST_BACKLOG_ABOVE_PER_S"])
-        if later and (hot or len(later) > INLINE_ROUTINE_MAX):
-            if not backlog.kick():
-                now.extend(later)  # no queue to hand them to: as before, here
-        else:
-            now.extend(later)
-        try:
-            process_events(now, budget_seconds=INLINE_BUDGET_SECONDS)
-        except Exception:  # stored already; the sweep processes what we could not
-            db.session.rollback()
-            log.exception("inline processing failed for %d events", len(now))
+        if later and (hot or len(later) > INLINE_ROUTINE_MAX) and backlog.kick():
+            later = []  # the backlog job has them (no queue to hand them to: here, as the rest)
+        # What needs attention first, one by one; then the routine ones kept here, together.
+        for ids, one_by_one in ((now, True), (later, False)):
+            try:
+                process_events(ids, budget_seconds=INLINE_BUDGET_SECONDS, one_by_one=one_by_one)
+            except Exception:  # stored already; the sweep processes what we could not
+                db.session.rollback()
+                log.exception("inline processing failed for %d events", len(ids))
     return results
 
 
