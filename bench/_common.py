@@ -132,6 +132,27 @@ NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 BENCH_REDIS_FALLBACK = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
+def add_place(parent, kind, code, name, **fields):
+    """One place under `parent` (None: a root) with its path, in the current app context
+    and session (flushed, not committed)."""
+    from api.extensions import db
+    from api.places.models import Place
+
+    place = Place(kind=kind, parent_id=parent.id if parent else None, code=code, name=name, path="", **fields)
+    db.session.add(place)
+    db.session.flush()
+    place.path = f"{parent.path if parent else '/'}{place.id}/"
+    return place
+
+
+def place_chain(code_prefix, kinds=("city", "district", "street", "community", "grid")):
+    """Places from a city down to a grid, each a child of the one before; the last (the grid)."""
+    parent = None
+    for kind in kinds:
+        parent = add_place(parent, kind, f"{code_prefix}-{kind}", f"bench {kind}")
+    return parent
+
+
 def entry(name, value, unit, target=None, limit=None):
     """One row of the table: {"name", "value", "unit", "target", "limit", "ratio"}.
     ratio is the share of the machine's limit we reach: value/limit for a rate (a name

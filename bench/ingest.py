@@ -158,25 +158,13 @@ def setup(app, tag, devices=DEVICES):
     from api.devices.models import Device
     from api.extensions import db
     from api.ingest.models import Integration
-    from api.places.models import Place
 
     with app.app_context():
-        parent = None
-        for kind in ("city", "district", "street", "community", "grid"):
-            parent_path = parent.path if parent else "/"
-            parent = Place(kind=kind, parent_id=parent.id if parent else None, code=f"{tag}-{kind}",
-                           name=f"bench {kind}", path="")
-            db.session.add(parent)
-            db.session.flush()
-            parent.path = f"{parent_path}{parent.id}/"
-        sites = []
-        for n in range(5):
-            site = Place(kind="site", parent_id=parent.id, code=f"{tag}-site-{n}", name=f"site {n}",
-                         category="high_rise_residential", address=f"{n} bench road", path="")
-            db.session.add(site)
-            db.session.flush()
-            site.path = f"{parent.path}{site.id}/"
-            sites.append(site)
+        from _common import add_place, place_chain
+
+        grid = place_chain(tag)
+        sites = [add_place(grid, "site", f"{tag}-site-{n}", f"site {n}", category="high_rise_residential",
+                           address=f"{n} bench road") for n in range(5)]
         rows = [{"serial": f"{tag.upper()}{i:06d}", "type_code": "smoke_detector" if i % 2 else "electrical_monitor",
                  "place_id": sites[i % 5].id, "place_path": sites[i % 5].path, "status": "active"}
                 for i in range(devices)]

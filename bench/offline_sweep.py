@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import table  # noqa: E402
+from _common import add_place, place_chain, table  # noqa: E402
 
 NAMES = ["offline_sweep_300k_s", "offline_sweep_300k_10pct_s", "offline_sweep_300k_steady_ms"]
 NOTES = []
@@ -97,29 +97,14 @@ def run(ctx):
 
         from api.devices.models import DeviceType
         from api.extensions import db
-        from api.places.models import Place
         from workers import sweeps
 
         with app.app_context():
-            places, parent = [], None
-            for kind in ("city", "district", "street", "community", "grid"):
-                parent_path = parent.path if parent else "/"
-                parent = Place(kind=kind, parent_id=parent.id if parent else None, code=f"bench-{kind}",
-                               name=f"bench {kind}", path="")
-                db.session.add(parent)
-                db.session.flush()
-                parent.path = f"{parent_path}{parent.id}/"
-            grid = parent
+            places, grid = [], place_chain("bench")
             for n in range(4):
-                site = Place(kind="site", parent_id=grid.id, code=f"bench-site-{n}", name=f"site {n}",
-                             category="high_rise_residential", address=f"{n} bench road", path="")
-                db.session.add(site)
-                db.session.flush()
-                site.path = f"{grid.path}{site.id}/"
-                home = Place(kind="household", parent_id=site.id, code=f"bench-home-{n}", name=f"home {n}", path="")
-                db.session.add(home)
-                db.session.flush()
-                home.path = f"{site.path}{home.id}/"
+                site = add_place(grid, "site", f"bench-site-{n}", f"site {n}", category="high_rise_residential",
+                                 address=f"{n} bench road")
+                home = add_place(site, "household", f"bench-home-{n}", f"home {n}")
                 places += [(site.id, site.path), (home.id, home.path)]
             db.session.commit()
             heartbeats = {c: hb for c, hb in db.session.query(DeviceType.code, DeviceType.heartbeat_seconds)}
