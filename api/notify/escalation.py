@@ -176,7 +176,6 @@ def _run_started(incident, rows, policy, now):
     start_unstarted starts it again, as it would have without this shortcut."""
     delivery_ids = []
     for step in sorted((r for r in rows if r.due_at <= now), key=lambda r: r.step_no):
-        step.ran_at = now
         delivery_ids.extend(_tell(step, incident, policy, now))
     db.session.commit()
     enqueue_deliveries(delivery_ids, f"start{incident.id}-{incident.escalation_token}")
