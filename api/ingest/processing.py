@@ -100,7 +100,7 @@ def _process_each(event_ids, started, budget_seconds):
             db.session.rollback()
             continue
         try:
-            touched = process_one(db.session.get(DeviceEvent, event_id), rules_cache)
+            touched = {i.id for i in process_one(db.session.get(DeviceEvent, event_id), rules_cache) or []}
             db.session.commit()  # the claim, the effects and processed_at together
             done += 1
         except Exception:
@@ -110,7 +110,7 @@ def _process_each(event_ids, started, budget_seconds):
             claim(event_id, now)
             db.session.commit()
             continue
-        _escalate({i.id for i in touched or []})
+        _escalate(touched)  # ids taken before the commit: reading them after would reload each incident
     return done
 
 

@@ -174,15 +174,29 @@ def _run_started(incident, rows, policy, now):
     visible together (an alarm request: two commits and the claim's statements fewer).
     A crash before the commit leaves an open incident without a token: the scheduler's
     start_unstarted starts it again, as it would have without this shortcut."""
-    delivery_ids = []
+    delivery_ids = Told()
     for step in sorted((r for r in rows if r.due_at <= now), key=lambda r: r.step_no):
-        delivery_ids.extend(_tell(step, incident, policy, now))
+        delivery_ids.add(_tell(step, incident, policy, now))
+    tag = f"start{incident.id}-{incident.escalation_token}"  # read before the commit expires them
     db.session.commit()
-    enqueue_deliveries(delivery_ids, f"start{incident.id}-{incident.escalation_token}")
+    enqueue_deliveries(delivery_ids, tag)
     return delivery_ids
 
 
 # --- notifications and deliveries --------------------------------------------------
+
+class Told(list):
+    """New delivery ids, and the channel of each (`channels`), so that queueing them
+    after the commit needs no look-up."""
+
+    def __init__(self, ids=(), channels=None):
+        super().__init__(ids)
+        self.channels = dict(channels or {})
+
+    def add(self, other):
+        self.extend(other)
+        self.channels.update(getattr(other, "channels", {}))
+
 
 def _addresses(recipient, channel, subscriptions=None):
     user, group = recipient.user, recipient.group
@@ -235,13 +249,14 @@ def notify(incident, plan, kind, step_no=None, now=None, only_user_ids=None):
         notifications, deliveries = Notification.__table__, Delivery.__table__
         stmt = (insert(notifications)
                 .on_conflict_do_nothing(index_elements=["incident_id", "kind", "channel", "address"])
-                .returning(notifications.c.id))
-        notification_ids = [r[0] for r in db.session.execute(stmt, rows)]
-        if notification_ids:
-            stmt = sql_insert(deliveries).returning(deliveries.c.id)
-            new_ids = [r[0] for r in db.session.execute(stmt, [
+                .returning(notifications.c.id, notifications.c.channel))
+        channel_of = {n: channel for n, channel in db.session.execute(stmt, rows)}
+        if channel_of:
+            stmt = sql_insert(deliveries).returning(deliveries.c.id, deliveries.c.notification_id)
+            delivered = db.session.execute(stmt, [
                 {"notification_id": n, "attempt": 1, "state": "pending", "token": new_token(), "created_at": now,
-                 "permanent": False, "fallback_done": False} for n in notification_ids])]
+                 "permanent": False, "fallback_done": False} for n in channel_of]).all()
+            new_ids = Told([d for d, _ in delivered], {d: channel_of[n] for d, n in delivered})
     if new_ids:
         told = len(new_ids)
         note(incident, "notification", f"通知 {told} 条（{kind}，第 {step_no} 步）· {told} messages queued",
@@ -265,9 +280,14 @@ def enqueue_deliveries(delivery_ids, tag):
     from workers.delivery import deliver_batch
 
     by_channel = {}
-    for delivery_id, channel in (db.session.query(Delivery.id, Notification.channel)
-                                 .join(Notification, Notification.id == Delivery.notification_id)
-                                 .filter(Delivery.id.in_(delivery_ids))):
+    known = getattr(delivery_ids, "channels", {})
+    if all(d in known for d in delivery_ids):  # told in this process: no look-up
+        pairs = [(d, known[d]) for d in delivery_ids]
+    else:
+        pairs = (db.session.query(Delivery.id, Notification.channel)
+                 .join(Notification, Notification.id == Delivery.notification_id)
+                 .filter(Delivery.id.in_(delivery_ids)))
+    for delivery_id, channel in pairs:
         by_channel.setdefault(channel, []).append(delivery_id)
     for channel, ids in by_channel.items():
         try:

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from api.devices.models import Device
 from api.notify.models import GroupChannel
 from api.people.models import Membership, User
 from api.places.models import OrgCoverage, Place
@@ -16,6 +15,9 @@ class Recipient:
     tier: str
     user: object = None  # a User, or None for a group channel
     group: object = None  # a GroupChannel
+
+
+_MESSAGE_COLUMNS = (User.id, User.locale, User.phone, User.phone_invalid_at, User.wechat_openid)
 
 
 def _ancestor_ids(site):
@@ -38,14 +40,14 @@ def _members(role, place_ids=(), org_ids=(), lead=None, global_ok=False):
     if not conds:
         return []
     from sqlalchemy import or_, select
-    from sqlalchemy.orm import lazyload
+    from sqlalchemy.orm import lazyload, load_only
 
     user_ids = select(Membership.user_id).where(Membership.role == role, or_(*conds))
     if lead is not None:
         user_ids = user_ids.where(Membership.lead.is_(lead))
     # One statement: the people, without their memberships (User loads those eagerly
-    # elsewhere; a message needs only the person's id, locale and addresses).
-    return (User.query.options(lazyload(User.memberships))
+    # elsewhere) and with only what a message needs: id, locale and addresses.
+    return (User.query.options(lazyload(User.memberships), load_only(*_MESSAGE_COLUMNS))
             .filter(User.id.in_(user_ids), User.is_active.is_(True)).order_by(User.id).all())
 
 
@@ -53,8 +55,8 @@ def tier_members(incident, tier):
     site = incident.site
     ancestors = _ancestor_ids(site)
     if tier == "residents":
-        devices = Device.query.filter(Device.id.in_([a.device_id for a in incident.alerts])).all()
-        households = [d.place_id for d in devices if d.place.kind == "household"]
+        # The alerts' devices and places come loaded with the alerts (joined).
+        households = list({a.device.place_id for a in incident.alerts if a.device.place.kind == "household"})
         users = _members("resident", households) if households else []
     elif tier == "site_residents":
         households = [p for (p,) in Place.query.with_entities(Place.id)
