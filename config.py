@@ -224,6 +224,10 @@ class BaseConfig:
         # hundreds) instead of applying each in its request (about ten statements);
         # slower, it applies them at once. 0: only when busy with another request.
         self.INGEST_BACKLOG_ABOVE_PER_S = env_int("INGEST_BACKLOG_ABOVE_PER_S", 20, minimum=0, maximum=100000)
+        # Connections (PostgreSQL) each web process keeps for one-message device requests,
+        # beside the app's pool: one per thread that may store one at once (gunicorn
+        # --threads), as many again for a moment when more are asked for.
+        self.ONE_MESSAGE_POOL_SIZE = env_int("ONE_MESSAGE_POOL_SIZE", 4, minimum=1, maximum=64)
         # Redis down: count in each process's memory meanwhile, rather than answer
         # devices (or logins) with a 500.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

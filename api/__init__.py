@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from config import load_config
 
@@ -12,6 +13,7 @@ def create_app(config=None):
     if config is None or isinstance(config, str):
         config = load_config(config)
     app = Flask(__name__, instance_relative_config=False, static_folder=None)
+    app.session_interface = _NoCookieSession()
     if config.TRUSTED_PROXIES:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -61,6 +63,19 @@ def create_app(config=None):
 
     register_web(app)
     return app
+
+
+class _NoCookieSession(SessionInterface):
+    """No cookie session: the API authenticates with bearer tokens (JWT) and keeps
+    nothing in a cookie. Flask's default signed-cookie session built its signer on
+    every request, device messages included, to find no cookie; this hands Flask
+    its read-only null session at once, and writing to it raises."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses make_null_session()
+
+    def save_session(self, app, session, response):
+        return None
 
 
 def _sqlite_settings(app):

@@ -436,7 +436,8 @@ class Context:
         logging.getLogger().setLevel(logging.WARNING)
         web = self._spawn("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(self.web_workers), "-k", "gthread",
                                        "--threads", str(self.web_threads), "-b", f"127.0.0.1:{port}",
-                                       "--access-logfile", "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
+                                       # no access log, as README's production line (BENCH_ACCESS_LOG=1: to its log)
+                                       *(["--access-logfile", "-"] if os.environ.get("BENCH_ACCESS_LOG") else []),
                                        "wsgi:app"])
         self._spawn_workers(self.workers)
         wait_until(lambda: NO_PROXY.open(f"{self.base_url}/api/health", timeout=2).status == 200, 180, "gunicorn",

@@ -14,7 +14,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from api.errors import AppError
-from api.extensions import db, limiter
+from api.extensions import db
 from api.ingest import adapters, backlog, services
 from api.ingest.processing import is_routine, process_events
 from api.ingest.ratelimit import limiter as key_limiter
@@ -55,15 +55,6 @@ def per_key_limit(view):
         return view(*args, **kwargs)
 
     return limited
-
-
-@limiter.request_filter
-def _not_flask_limiter():
-    """flask-limiter skips device requests (no per-request evaluation, no X-RateLimit headers)."""
-    return request.path.startswith(DEVICE_PATHS)
-
-
-DEVICE_PATHS = ("/api/v1/ingest/events", "/api/v1/ingest/onenet/", "/api/v1/ingest/ctwing/")
 
 
 def _answer(results):

@@ -4,6 +4,7 @@ before anyone is told "accepted"."""
 import json
 import logging
 import math
+import os
 import threading
 from datetime import datetime, timezone
 
@@ -131,40 +132,66 @@ def _naive_utc(dt):
 def _store_one_pg(integration_id, clean, now, count_now=True):
     """Store one clean message, committed; its event id, or None if nothing was inserted.
 
-    On a pooled connection of the app's engine (pre-pinged as every checkout), in
-    autocommit and straight through psycopg: no BEGIN and no COMMIT round trip, and
-    psycopg prepares the statement on the server after a few uses. The counts: with
-    `count_now` (this process has no other device request in hand) written at once,
-    with any that wait, if the row is free; otherwise they wait in `counters` for the
-    next request that writes them or for its flusher a second later."""
+    On a connection of the one-message pool (`_one_pool`: autocommit, not pinged at
+    checkout) straight through psycopg: no BEGIN, no COMMIT and no ping round trip,
+    and psycopg prepares the statement on the server after a few uses. A connection
+    found dead (PostgreSQL restarted, the connection terminated) is dropped with the
+    rest of the pool and the INSERT tried once more on a new one: ON CONFLICT DO
+    NOTHING makes that safe even if the first try was committed (then nothing is
+    inserted and the general way answers "duplicate"). The counts: with `count_now`
+    (this process has no other device request in hand) written at once, with any that
+    wait, if the row is free; otherwise they wait in `counters` for the next request
+    that writes them or for its flusher a second later."""
+    import psycopg
+
     params = {"ref": clean["device"], "i": integration_id, "m": clean["id"], "k": clean["kind"],
               "o": _naive_utc(clean["at"]), "r": _naive_utc(now), "v": json.dumps(clean["values"], ensure_ascii=False)}
-    raw = db.engine.raw_connection()
-    conn = raw.driver_connection
-    broken = True  # until the statements are through: whatever broke, the connection is not handed out again
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(_ONE_PG, params)
-            row = cur.fetchone()
-            broken = False
-            if row is None:
-                return None
-            # Stored and committed: from here on a failure costs counts at most, never the answer.
-            if count_now:
-                broken = not _count_one(cur, integration_id, now)
-            else:
-                counters.give_back((integration_id, (1, 0, 0, now)))
-            return row[0]
-    finally:
-        if not broken:
-            try:
-                conn.autocommit = False
-            except Exception:
-                broken = True
-        if broken:
-            raw.invalidate()
-        raw.close()
+    engine = _one_pool()
+    for attempt in (1, 2):
+        raw = engine.raw_connection()
+        broken = True  # until the statements are through: whatever broke, the connection is not handed out again
+        try:
+            with raw.driver_connection.cursor() as cur:
+                try:
+                    cur.execute(_ONE_PG, params)
+                except psycopg.OperationalError:
+                    if attempt == 2 or not raw.driver_connection.closed:
+                        raise  # not a dead connection (or dead twice): the request fails, the device retries
+                    engine.dispose()  # the others are likely dead too (a restart): new ones from here
+                    continue
+                row = cur.fetchone()
+                broken = False
+                if row is None:
+                    return None
+                # Stored and committed: from here on a failure costs counts at most, never the answer.
+                if count_now:
+                    broken = not _count_one(cur, integration_id, now)
+                else:
+                    counters.give_back((integration_id, (1, 0, 0, now)))
+                return row[0]
+        finally:
+            if broken:
+                raw.invalidate()
+            raw.close()
+    return None  # not reached: the second attempt returns or raises
+
+
+def _one_pool():
+    """This process's pool for the one-message INSERT: the app's database, autocommit
+    (each statement its own commit), no ping at checkout (a dead connection is found by
+    the statement itself, see `_store_one_pg`), as many connections as the web threads
+    that may use it at once (ONE_MESSAGE_POOL_SIZE), beside the app's own pool. A
+    forked child makes its own."""
+    from flask import current_app
+    from sqlalchemy import create_engine
+
+    pid, engine = current_app.extensions.get("fa_one_message_pool", (None, None))
+    if pid != os.getpid():
+        size = current_app.config["ONE_MESSAGE_POOL_SIZE"]
+        engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False,
+                               pool_size=size, max_overflow=size, pool_timeout=10)
+        current_app.extensions["fa_one_message_pool"] = (os.getpid(), engine)
+    return engine
 
 
 def _count_one(cur, integration_id, now):

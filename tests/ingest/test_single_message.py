@@ -1,6 +1,7 @@
 """One message a request: on PostgreSQL stored in one statement in its own commit
-(api/ingest/store.py `_store_one_pg`), on a pooled connection put in autocommit for
-that statement only. Same answers and counts as the general way, on both databases."""
+(api/ingest/store.py `_store_one_pg`), on a connection of a pool of its own kept in
+autocommit and not pinged (a dead one is found by the statement and replaced). Same
+answers and counts as the general way, on both databases."""
 
 import json
 
@@ -40,8 +41,9 @@ def test_a_repeat_and_an_unknown_device_take_the_general_way(app, client, world)
     assert stored.occurred_at.isoformat()[:19] == one["at"][:19]  # UTC, as the general way stores it
 
 
-def test_the_pooled_connection_is_handed_back_in_transactions(app, client, world, backend):
-    """A connection left in autocommit would make the next user's rollback undo nothing."""
+def test_the_apps_pool_keeps_transactions(app, client, world, backend):
+    """A connection of the app's pool left in autocommit would make the next user's
+    rollback undo nothing: the one-message way uses a pool of its own."""
     if backend != "postgresql":
         pytest.skip("the one-statement way is PostgreSQL's")
     for n in range(3):
@@ -81,3 +83,41 @@ def test_a_failed_statement_loses_no_waiting_counts(app, client, world, backend,
         store.counters.flusher.join(10)
     assert counts(app, world.generic.id)[:3] == (6, 1, 0)  # the waiting 5 + 1 duplicate, and fail-2
     assert [e.message_id for e in rows(app, DeviceEvent)] == ["fail-2"]
+
+
+def _one_message_backends(app):
+    """PostgreSQL pids of the one-message pool's connections (checked in)."""
+    from api.ingest.store import _one_pool
+
+    with app.app_context():
+        engine = _one_pool()
+        held = [engine.raw_connection() for _ in range(engine.pool.checkedin())]
+        try:
+            assert all(c.driver_connection.autocommit for c in held)
+            return [c.driver_connection.info.backend_pid for c in held]
+        finally:
+            for c in held:
+                c.close()
+
+
+def test_a_dead_connection_is_replaced_and_the_message_stored(app, client, world, backend):
+    """PostgreSQL restarted, or the connections terminated, while the pool held them:
+    no ping at checkout, so the INSERT finds out, and tries once more on a new one."""
+    if backend != "postgresql":
+        pytest.skip("the one-statement way is PostgreSQL's")
+    import psycopg
+
+    assert post_events(client, world.generic, [event(world.detector.serial, "dead-0", "heartbeat")]
+                       ).get_json()["accepted"] == 1
+    pids = _one_message_backends(app)
+    assert pids, "the one-message pool kept no connection"
+    with app.app_context():
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        for pid in pids:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+    resp = post_events(client, world.generic, [event(world.detector.serial, "dead-1", "heartbeat")])
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["results"] == [{"index": 0, "id": "dead-1", "status": "accepted"}]
+    assert sorted(e.message_id for e in rows(app, DeviceEvent)) == ["dead-0", "dead-1"]
+    assert not set(_one_message_backends(app)) & set(pids)  # the dead ones are gone from the pool
