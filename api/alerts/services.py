@@ -1,6 +1,7 @@
 """Alerts: one open alert per (device, condition); repeats count, clears mark it."""
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from api.alerts.models import Alert
 from api.common.pagination import page
@@ -19,7 +20,8 @@ def site_of(device):
 
 
 def open_alert(device_id, condition):
-    return Alert.query.filter(
+    # Without the device (and its type and place) joined: the caller has the device.
+    return Alert.query.options(lazyload(Alert.device)).filter(
         Alert.device_id == device_id, Alert.condition == condition, Alert.closed_at.is_(None)
     ).one_or_none()
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from api.alerts.models import Alert
 from api.common.clock import utcnow
@@ -27,15 +28,27 @@ def note(incident, kind, message, actor_id=None, at=None, data=None):
 
 
 def open_incident_for(site_id):
-    return Incident.query.filter(Incident.site_id == site_id, Incident.closed_at.is_(None)).one_or_none()
+    # Without its site and alerts (a join and, for an incident with alerts, a statement):
+    # processing a message reads neither; what tells people loads the incident afresh.
+    return (Incident.query.options(lazyload(Incident.site), lazyload(Incident.alerts))
+            .filter(Incident.site_id == site_id, Incident.closed_at.is_(None)).one_or_none())
 
 
-def attach_alert(alert, at):
+_LOOK = object()
+OPEN_ATTEMPTS = 3
+
+
+def attach_alert(alert, at, incident=_LOOK):
     """Put an alarm into its site's open incident, opening one if there is none.
-    Returns (incident, opened)."""
-    incident = open_incident_for(alert.site_id)
+    Returns (incident, opened). `incident`: the site's open incident (or None) as the
+    caller has just seen it in this transaction; looked up when not given. Another
+    process opening one meanwhile is caught by the unique index, as before."""
+    if incident is _LOOK:
+        incident = open_incident_for(alert.site_id)
     opened = False
-    if incident is None:
+    for attempt in range(OPEN_ATTEMPTS):
+        if incident is not None:
+            break
         incident = Incident(site_id=alert.site_id, site_path=alert.site_path, level=alert.level,
                             state="open", opened_at=utcnow())
         try:
@@ -43,6 +56,9 @@ def attach_alert(alert, at):
                 db.session.add(incident)
             opened = True
         except IntegrityError:  # opened concurrently by another message of the same site
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise
+            # None: not visible (yet), or closed again since: try to open it once more.
             incident = open_incident_for(alert.site_id)
     if alert.incident_id != incident.id:
         alert.incident_id = incident.id
@@ -50,7 +66,10 @@ def attach_alert(alert, at):
         incident.level = alert.level
         if not opened:
             note(incident, "rule", f"升级为{alert.level}级 · raised to level {alert.level}", at=at)
-    _correlate(incident, alert, at)
+    if not opened:
+        # An incident opened in this transaction holds only alerts attached in it, all of
+        # one message's device: one device, never the two that correlation needs.
+        _correlate(incident, alert, at)
     return incident, opened
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import any_, bindparam, false, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import joinedload, lazyload
 
 from api.alerts import services as alerts
 from api.common.clock import utcnow
@@ -46,14 +47,23 @@ def label(condition):
     return LABELS.get(condition, condition)
 
 
-def claim(event_id, now):
-    """Take the event for this transaction. On PostgreSQL the UPDATE's row lock
-    holds until our commit; a second process waits, then finds processed_at set."""
-    stmt = (update(DeviceEvent)
+def _claim_statement(event_id, now):
+    return (update(DeviceEvent)
             .where(DeviceEvent.id == event_id, DeviceEvent.processed_at.is_(None),
                    (DeviceEvent.claimed_at.is_(None)) | (DeviceEvent.claimed_at < now - CLAIM_TIMEOUT))
             .values(claimed_at=now))
-    return db.session.execute(stmt).rowcount == 1
+
+
+def claim(event_id, now):
+    """Take the event for this transaction. On PostgreSQL the UPDATE's row lock
+    holds until our commit; a second process waits, then finds processed_at set."""
+    return db.session.execute(_claim_statement(event_id, now)).rowcount == 1
+
+
+def _claim_event(event_id, now):
+    """claim(), and the claimed event itself (from the claim's RETURNING: no second
+    statement to load it), or None when it is not ours."""
+    return db.session.scalars(_claim_statement(event_id, now).returning(DeviceEvent)).one_or_none()
 
 
 def process_events(event_ids, budget_seconds=None, one_by_one=False):
@@ -88,19 +98,23 @@ def process_events(event_ids, budget_seconds=None, one_by_one=False):
 
 
 def _process_each(event_ids, started, budget_seconds):
-    rows = (db.session.query(DeviceEvent.id).filter(DeviceEvent.id.in_(event_ids))
-            .order_by(DeviceEvent.occurred_at, DeviceEvent.id).all()) if event_ids else []
+    if len(event_ids) > 1:
+        rows = [i for (i,) in db.session.query(DeviceEvent.id).filter(DeviceEvent.id.in_(event_ids))
+                .order_by(DeviceEvent.occurred_at, DeviceEvent.id)]
+    else:  # one (an alarm request): nothing to order; a missing id fails the claim as before
+        rows = list(event_ids)
     done = 0
     rules_cache = {}
-    for (event_id,) in rows:
+    for event_id in rows:
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             break
         now = utcnow()
-        if not claim(event_id, now):
+        event = _claim_event(event_id, now)
+        if event is None:
             db.session.rollback()
             continue
         try:
-            touched = {i.id for i in process_one(db.session.get(DeviceEvent, event_id), rules_cache) or []}
+            touched = {i.id for i in process_one(event, rules_cache) or []}
             db.session.commit()  # the claim, the effects and processed_at together
             done += 1
         except Exception:
@@ -417,7 +431,11 @@ def process_one(event, rules_cache=None):
     # Locked: the offline sweep must not mark a device offline while its message is being applied.
     # FOR NO KEY UPDATE: excludes the sweep and other processors, not the KEY SHARE lock a new
     # message's foreign-key check takes (storing never waits for processing).
-    device = db.session.get(Device, event.device_id, with_for_update={"of": Device, "key_share": True})
+    # Its place and the place's parent come along (joined): site_of needs no statement of its
+    # own. Its type does not (nothing here reads it).
+    device = db.session.get(Device, event.device_id, with_for_update={"of": Device, "key_share": True},
+                            options=[joinedload(Device.place).joinedload(Place.parent),
+                                     lazyload(Device.device_type)])
     site = alerts.site_of(device)
     outcome = []
     _touch_device(device, event, now)
@@ -441,9 +459,11 @@ def process_one(event, rules_cache=None):
     # The message goes on the timeline before what the rules make of it, so
     # the timeline reads cause → decision (entries at one time sort by id).
     noted = set()
-    incident = incidents.open_incident_for(site.id)
-    if incident is not None:
-        _note_event(incident, device, event, noted)
+    # The site's open incident as this transaction sees it, kept up to date below and
+    # handed to attach_alert (which would look it up again otherwise).
+    open_incident = incidents.open_incident_for(site.id)
+    if open_incident is not None:
+        _note_event(open_incident, device, event, noted)
     touched = []
     key = (device.type_code, site.id)
     if rules_cache is None or key not in rules_cache:
@@ -459,7 +479,8 @@ def process_one(event, rules_cache=None):
                                                 rule.id, decision.value)
             outcome.append(f"raise {rule.condition} L{rule.level}")
             if rule.opens_incident:
-                incident, opened = incidents.attach_alert(alert, event.occurred_at)
+                incident, opened = incidents.attach_alert(alert, event.occurred_at, open_incident)
+                open_incident = incident
                 _note_event(incident, device, event, noted)  # new (or opened by a racing message)
                 if opened:
                     incidents.note(incident, "rule", f"{label(rule.condition)}：{device.location_text or device.serial}"

@@ -16,8 +16,11 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
+from api.alerts.models import Alert
 from api.common.clock import utcnow
+from api.devices.models import Device
 from api.extensions import db
 from api.incidents.models import Incident
 from api.incidents.services import note
@@ -350,7 +353,7 @@ def on_activity(incident_id, now=None):
     """An alarm opened or joined the incident: start the steps, or restart them
     at step 1 when the incident has just become level 1. Runs what is due now."""
     now = now or utcnow()
-    incident = db.session.get(Incident, incident_id)
+    incident = _fresh_incident(incident_id)
     if incident is None or incident.state != "open":
         return []
     if incident.escalation_token is None:
@@ -364,6 +367,14 @@ def on_activity(incident_id, now=None):
             note(incident, "notification", "升级为一级：立即通知所有人 · level 1: everyone now", at=now)
             db.session.commit()
     return run_due(now, incident_id=incident_id)
+
+
+def _fresh_incident(incident_id):
+    """The incident as committed now, with what telling needs, in one statement: its site,
+    its alerts, their devices and the devices' places (the default loaders take two,
+    and the devices' types besides)."""
+    return db.session.get(Incident, incident_id, populate_existing=True, options=[
+        joinedload(Incident.alerts).joinedload(Alert.device).lazyload(Device.device_type)])
 
 
 def start_unstarted(now=None, limit=100):

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import lazyload, load_only
+
 from api.notify.models import GroupChannel
 from api.people.models import Membership, User
 from api.places.models import OrgCoverage, Place
@@ -25,23 +28,20 @@ def _ancestor_ids(site):
 
 
 def _orgs_covering(place_ids):
-    return [o for (o,) in OrgCoverage.query.with_entities(OrgCoverage.org_id)
-            .filter(OrgCoverage.place_id.in_(place_ids))]
+    """The organisations covering any of the places: a subquery of the members' statement."""
+    return select(OrgCoverage.org_id).where(OrgCoverage.place_id.in_(place_ids))
 
 
-def _members(role, place_ids=(), org_ids=(), lead=None, global_ok=False):
+def _members(role, place_ids=(), org_ids=None, lead=None, global_ok=False):
     conds = []
     if place_ids:
         conds.append(Membership.place_id.in_(place_ids))
-    if org_ids:
+    if org_ids is not None:
         conds.append(Membership.org_id.in_(org_ids))
     if global_ok:
         conds.append(Membership.place_id.is_(None) & Membership.org_id.is_(None))
     if not conds:
         return []
-    from sqlalchemy import or_, select
-    from sqlalchemy.orm import lazyload, load_only
-
     user_ids = select(Membership.user_id).where(Membership.role == role, or_(*conds))
     if lead is not None:
         user_ids = user_ids.where(Membership.lead.is_(lead))
