@@ -128,6 +128,28 @@ def test_a_missing_receipt_moves_the_person_to_sms_early(app, client, push, cloc
     assert any(m["to"] == w["phones"]["resident"] for m in LogSms.outbox)
 
 
+def test_a_community_policy_with_a_shorter_receipt_time(app, client, push, clock):
+    """The sweep reads only pushes older than the shortest receipt time of any policy:
+    a community's 8 s moves its resident and its property manager (no receipt from
+    either phone) at 9 s, not at the built-in 20 s."""
+    from api.notify.escalation import DEFAULT_STEPS
+    from api.notify.models import EscalationPolicy
+
+    w = h.world(app, push)
+    with app.app_context():
+        db.session.add(EscalationPolicy(place_id=w["tree"]["site"], name="8 s", steps=DEFAULT_STEPS,
+                                        receipt_timeout_s=8, on_scene_timeout_s=900))
+        db.session.commit()
+    clock.at(0)
+    h.alarm(client, w)
+    h.run_worker(app, "notify")
+    tick(app, clock, 7)
+    assert ("residents", "sms", w["people"]["resident"]) not in told(app)
+    tick(app, clock, 9)
+    assert ("residents", "sms", w["people"]["resident"]) in told(app)
+    assert ("property", "sms", w["people"]["property_staff"]) in told(app)
+
+
 def test_level_one_starts_at_step_one_with_everyone_at_once(app, client, push, clock):
     w = h.world(app, push)
     clock.at(0)
