@@ -9,6 +9,7 @@ every pending step at once; a re-escalation check is scheduled in its place.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -63,23 +64,27 @@ def policy_for(incident):
 
 # --- starting and stopping ----------------------------------------------------
 
+def _schedule(incident, now, steps):
+    """A new token and (step no, due time) of every step to schedule: level 1 starts at
+    step 1, and step 0 is due at once with it."""
+    token = new_token()[:24]
+    first = 1 if incident.level == 1 and len(steps) > 1 else 0
+    offset = steps[first]["delay_s"]
+    schedule = [(step_no, now + timedelta(seconds=max(0, step["delay_s"] - offset)))
+                for step_no, step in enumerate(steps) if step_no >= first]
+    if first == 1:  # the tiers of step 0 are told at once too
+        schedule.insert(0, (0, now))
+    return token, schedule
+
+
 def start(incident, now=None, policy=None):
     """Schedule every step of the policy. Level 1 starts at step 1, everyone at once.
     Returns the new step rows (added to the session, not yet committed)."""
     now = now or utcnow()
-    steps = (policy or policy_for(incident)).steps
-    token = new_token()[:24]
+    token, schedule = _schedule(incident, now, (policy or policy_for(incident)).steps)
     incident.escalation_token = token
-    first = 1 if incident.level == 1 and len(steps) > 1 else 0
-    offset = steps[first]["delay_s"]
-    rows = []
-    for step_no, step in enumerate(steps):
-        if step_no < first:
-            continue
-        due = now + timedelta(seconds=max(0, step["delay_s"] - offset))
-        rows.append(EscalationStep(incident_id=incident.id, step_no=step_no, token=token, due_at=due))
-    if first == 1:  # the tiers of step 0 are told at once too
-        rows.insert(0, EscalationStep(incident_id=incident.id, step_no=0, token=token, due_at=now))
+    rows = [EscalationStep(incident_id=incident.id, step_no=step_no, token=token, due_at=due)
+            for step_no, due in schedule]
     db.session.add_all(rows)
     return rows
 
@@ -170,17 +175,34 @@ def _tell(step, incident, policy, now):
     return delivery_ids
 
 
-def _run_started(incident, rows, policy, now):
-    """Run the steps of an escalation started in this transaction that are due now, in
-    that same transaction: no other process can see these rows yet, so there is nothing
-    to claim, and one commit makes the steps, the notifications and their deliveries
-    visible together (an alarm request: two commits and the claim's statements fewer).
+@dataclass
+class _NewStep:
+    """A step of an escalation starting in this transaction, before its row is written."""
+    step_no: int
+    due_at: object
+    reason: str = "alarm"
+    state: str = "pending"
+    ran_at: object = None
+
+
+def _start_and_run(incident, policy, now):
+    """start(), and the steps due now run in that same transaction: no other process can
+    see these rows yet, so there is nothing to claim, and one commit makes the steps, the
+    notifications and their deliveries visible together (an alarm request: two commits
+    and the claim's statements fewer). The step rows are written after the telling, in
+    one INSERT, as they end (the ones run: done), not inserted pending and updated.
     A crash before the commit leaves an open incident without a token: the scheduler's
     start_unstarted starts it again, as it would have without this shortcut."""
+    token, schedule = _schedule(incident, now, policy.steps)
+    incident.escalation_token = token
+    steps = [_NewStep(step_no, due) for step_no, due in schedule]
     delivery_ids = Told()
-    for step in sorted((r for r in rows if r.due_at <= now), key=lambda r: r.step_no):
+    for step in sorted((s for s in steps if s.due_at <= now), key=lambda s: s.step_no):
         delivery_ids.add(_tell(step, incident, policy, now))
-    tag = f"start{incident.id}-{incident.escalation_token}"  # read before the commit expires them
+    db.session.execute(sql_insert(EscalationStep.__table__), [
+        {"incident_id": incident.id, "step_no": s.step_no, "token": token, "reason": s.reason, "due_at": s.due_at,
+         "state": s.state, "ran_at": s.ran_at} for s in steps])
+    tag = f"start{incident.id}-{token}"
     db.session.commit()
     enqueue_deliveries(delivery_ids, tag)
     return delivery_ids
@@ -357,8 +379,7 @@ def on_activity(incident_id, now=None):
     if incident is None or incident.state != "open":
         return []
     if incident.escalation_token is None:
-        policy = policy_for(incident)
-        return _run_started(incident, start(incident, now, policy), policy, now)
+        return _start_and_run(incident, policy_for(incident), now)
     if incident.level == 1:
         step1 = EscalationStep.query.filter_by(incident_id=incident.id, token=incident.escalation_token,
                                                step_no=1).one_or_none()
