@@ -26,8 +26,9 @@ def open_alert(device_id, condition):
     ).one_or_none()
 
 
-def raise_alert(device, condition, level, at, rule_id=None, value=None):
-    """Raise (or repeat) `condition` on `device`. Returns (alert, created)."""
+def raise_alert(device, condition, level, at, rule_id=None, value=None, incident_id=None):
+    """Raise (or repeat) `condition` on `device`. Returns (alert, created). A new alert is
+    inserted in `incident_id` when given (attaching a repeat is attach_alert's)."""
     alert = open_alert(device.id, condition)
     if alert is not None:
         alert.count += 1
@@ -39,7 +40,7 @@ def raise_alert(device, condition, level, at, rule_id=None, value=None):
         return alert, False
     site = site_of(device)
     alert = Alert(device_id=device.id, device=device, site_id=site.id, site_path=site.path,
-                  device_path=device.place_path, condition=condition,
+                  device_path=device.place_path, incident_id=incident_id, condition=condition,
                   level=level, rule_id=rule_id, active=True, first_at=at, last_at=at, raised_at=at,
                   count=1, last_value=value)
     try:
@@ -47,7 +48,7 @@ def raise_alert(device, condition, level, at, rule_id=None, value=None):
             db.session.add(alert)
     except IntegrityError:
         # Another process opened it between our read and our write: repeat theirs.
-        return raise_alert(device, condition, level, at, rule_id, value)
+        return raise_alert(device, condition, level, at, rule_id, value, incident_id)
     return alert, True
 
 

@@ -38,28 +38,34 @@ _LOOK = object()
 OPEN_ATTEMPTS = 3
 
 
-def attach_alert(alert, at, incident=_LOOK):
-    """Put an alarm into its site's open incident, opening one if there is none.
-    Returns (incident, opened). `incident`: the site's open incident (or None) as the
-    caller has just seen it in this transaction; looked up when not given. Another
-    process opening one meanwhile is caught by the unique index, as before."""
-    if incident is _LOOK:
-        incident = open_incident_for(alert.site_id)
-    opened = False
+def open_incident(site_id, site_path, level):
+    """Open the site's incident at `level`. Returns (incident, opened): when another
+    message of the site opened one first (the unique index refuses ours), theirs and
+    False; when theirs is not to be seen (closed again since), ours is tried again."""
     for attempt in range(OPEN_ATTEMPTS):
-        if incident is not None:
-            break
-        incident = Incident(site_id=alert.site_id, site_path=alert.site_path, level=alert.level,
-                            state="open", opened_at=utcnow())
+        incident = Incident(site_id=site_id, site_path=site_path, level=level, state="open", opened_at=utcnow())
         try:
             with db.session.begin_nested():
                 db.session.add(incident)
-            opened = True
+            return incident, True
         except IntegrityError:  # opened concurrently by another message of the same site
             if attempt == OPEN_ATTEMPTS - 1:
                 raise
-            # None: not visible (yet), or closed again since: try to open it once more.
-            incident = open_incident_for(alert.site_id)
+            incident = open_incident_for(site_id)
+            if incident is not None:
+                return incident, False
+
+
+def attach_alert(alert, at, incident=_LOOK, opened=False):
+    """Put an alarm into its site's open incident, opening one if there is none.
+    Returns (incident, opened). `incident`: the site's open incident (or None) as the
+    caller has just seen it in this transaction, looked up when not given; `opened`:
+    the caller opened it (open_incident) for this alert. Another process opening one
+    meanwhile is caught by the unique index, as before."""
+    if incident is _LOOK:
+        incident = open_incident_for(alert.site_id)
+    if incident is None:
+        incident, opened = open_incident(alert.site_id, alert.site_path, alert.level)
     if alert.incident_id != incident.id:
         alert.incident_id = incident.id
     if alert.level < incident.level:

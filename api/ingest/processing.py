@@ -6,6 +6,7 @@ crash. A message is claimed with a conditional update, and its effects and its
 `processed_at` commit together, so it is applied once.
 """
 
+import functools
 import json
 import logging
 import threading
@@ -47,23 +48,32 @@ def label(condition):
     return LABELS.get(condition, condition)
 
 
-def _claim_statement(event_id, now):
-    return (update(DeviceEvent)
-            .where(DeviceEvent.id == event_id, DeviceEvent.processed_at.is_(None),
-                   (DeviceEvent.claimed_at.is_(None)) | (DeviceEvent.claimed_at < now - CLAIM_TIMEOUT))
-            .values(claimed_at=now))
+@functools.cache
+def _claim_statement(returning=False):
+    """Built once (its parameters bound at each use): building it cost more than running it."""
+    stmt = (update(DeviceEvent)
+            .where(DeviceEvent.id == bindparam("event_id"), DeviceEvent.processed_at.is_(None),
+                   (DeviceEvent.claimed_at.is_(None)) | (DeviceEvent.claimed_at < bindparam("stale_before")))
+            .values(claimed_at=bindparam("now"))
+            # Nothing in the session to bring up to date: the returned row loads the event.
+            .execution_options(synchronize_session=False))
+    return stmt.returning(DeviceEvent) if returning else stmt
+
+
+def _claim_params(event_id, now):
+    return {"event_id": event_id, "now": now, "stale_before": now - CLAIM_TIMEOUT}
 
 
 def claim(event_id, now):
     """Take the event for this transaction. On PostgreSQL the UPDATE's row lock
     holds until our commit; a second process waits, then finds processed_at set."""
-    return db.session.execute(_claim_statement(event_id, now)).rowcount == 1
+    return db.session.execute(_claim_statement(), _claim_params(event_id, now)).rowcount == 1
 
 
 def _claim_event(event_id, now):
     """claim(), and the claimed event itself (from the claim's RETURNING: no second
     statement to load it), or None when it is not ours."""
-    return db.session.scalars(_claim_statement(event_id, now).returning(DeviceEvent)).one_or_none()
+    return db.session.scalars(_claim_statement(returning=True), _claim_params(event_id, now)).one_or_none()
 
 
 def process_events(event_ids, budget_seconds=None, one_by_one=False):
@@ -475,12 +485,16 @@ def process_one(event, rules_cache=None):
     for decision in judge(event, rules):
         rule = decision.rule
         if decision.action == "raise":
+            opened = False
+            if rule.opens_incident and open_incident is None:
+                # Before the alert, so that a new alert is inserted in it (not updated after).
+                open_incident, opened = incidents.open_incident(site.id, site.path, rule.level)
             alert, created = alerts.raise_alert(device, rule.condition, rule.level, event.occurred_at,
-                                                rule.id, decision.value)
+                                                rule.id, decision.value,
+                                                open_incident.id if rule.opens_incident else None)
             outcome.append(f"raise {rule.condition} L{rule.level}")
             if rule.opens_incident:
-                incident, opened = incidents.attach_alert(alert, event.occurred_at, open_incident)
-                open_incident = incident
+                incident, opened = incidents.attach_alert(alert, event.occurred_at, open_incident, opened)
                 _note_event(incident, device, event, noted)  # new (or opened by a racing message)
                 if opened:
                     incidents.note(incident, "rule", f"{label(rule.condition)}：{device.location_text or device.serial}"
