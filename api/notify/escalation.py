@@ -27,7 +27,7 @@ from api.incidents.models import Incident
 from api.incidents.services import note
 from api.notify import messages
 from api.notify.models import Delivery, EscalationPolicy, EscalationStep, Notification, PushSubscription, new_token
-from api.notify.recipients import TIERS, tier_members
+from api.notify.recipients import TIERS, tiers_members
 
 log = logging.getLogger("escalation")
 
@@ -245,7 +245,8 @@ def notify(incident, plan, kind, step_no=None, now=None, only_user_ids=None):
     now = now or utcnow()
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     base_url = current_app.config.get("PUBLIC_BASE_URL") or ""
-    members = [(entry, r) for entry in plan for r in tier_members(incident, entry["tier"])
+    by_tier = tiers_members(incident, [entry["tier"] for entry in plan])
+    members = [(entry, r) for entry in plan for r in by_tier[entry["tier"]]
                if only_user_ids is None or (r.user is not None and r.user.id in only_user_ids)]
     subscriptions = _push_endpoints({r.user.id for entry, r in members if r.user is not None
                                      and "push" in entry["channels"]})
