@@ -202,10 +202,32 @@ def _handle_app_error(error):
     return error_response(error.status, error.code, error.message, error.errors, error.headers)
 
 
+RETRY_AFTER_S = 5
+
+
+def _transient(error):
+    """The database or Redis unreachable for a moment (a restart, a dropped connection,
+    a deadlock or lock timeout the database broke): the same request will work again."""
+    import psycopg
+    import redis
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(error, (OperationalError, psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError))
+
+
 def _handle_unexpected(error):
     from flask import current_app
 
     if isinstance(error, HTTPException):
         return _handle_http(error)
+    if _transient(error):
+        # Not a fault of the request: 503 and when to try again (devices, carrier platforms
+        # and the PWA's outbox retry). Nothing was acknowledged, so nothing is lost.
+        from api.extensions import db
+
+        db.session.rollback()
+        current_app.logger.warning("%s %s: %s (answered 503)", request.method, request.path,
+                                   str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+        return error_response(503, "unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error")

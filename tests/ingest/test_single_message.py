@@ -121,3 +121,28 @@ def test_a_dead_connection_is_replaced_and_the_message_stored(app, client, world
     assert resp.get_json()["results"] == [{"index": 0, "id": "dead-1", "status": "accepted"}]
     assert sorted(e.message_id for e in rows(app, DeviceEvent)) == ["dead-0", "dead-1"]
     assert not set(_one_message_backends(app)) & set(pids)  # the dead ones are gone from the pool
+
+
+def test_the_database_unreachable_is_a_503_to_retry(app, client, world, backend, monkeypatch):
+    """No connection to be had (PostgreSQL restarting): a 503 with Retry-After in the
+    JSON error shape, not a 500, and nothing stored or counted."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from api.ingest import store
+
+    def unreachable(*a, **kw):
+        raise OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused"))
+
+    if backend == "postgresql":
+        monkeypatch.setattr(store, "_one_pool", lambda: type("E", (), {"raw_connection": unreachable})())
+    else:
+        monkeypatch.setattr(store, "_device_ids", unreachable)
+    resp = post_events(client, world.generic, [event(world.detector.serial, "down-1", "heartbeat")])
+    assert resp.status_code == 503, resp.get_json()
+    assert resp.get_json() == {"code": "unavailable", "message": "服务暂时不可用", "errors": {}}
+    assert resp.headers["Retry-After"] == "5"
+    monkeypatch.undo()
+    assert rows(app, DeviceEvent) == []
+    assert post_events(client, world.generic, [event(world.detector.serial, "down-1", "heartbeat")]
+                       ).get_json()["accepted"] == 1  # the retry
