@@ -47,7 +47,6 @@ CHUNK = 500  # ids per IN (…) list
 # 500 beat jobs of 250 (bench/push_fanout.py, measured in one load window: worker CPU per
 # 1,000-push fan-out 2.96 s against 3.64 s, last push 5.9 s against 6.8 s under load 10-14).
 PUSH_JOB_SIZE = 500
-BUILT_IN_RECEIPT_TIMEOUT_S = 20  # escalation.policy_for's built-in policy (no policy anywhere)
 COMMIT_EVERY, COMMIT_INTERVAL = 50, 0.25  # results recorded before a commit; seconds at most between commits
 
 
@@ -363,7 +362,7 @@ def receipt_sweep(now=None):
     community's policy looked up once."""
     from sqlalchemy import func
 
-    from api.notify.escalation import enqueue_deliveries, policy_for
+    from api.notify.escalation import BUILT_IN_RECEIPT_TIMEOUT_S, enqueue_deliveries, policy_for
     from api.notify.models import EscalationPolicy
 
     now = now or utcnow()

@@ -50,6 +50,9 @@ EVERYONE = [{"tier": t, "channels": ["push", "sms"] if t != "community_group" el
 FALLBACK = {"push": "sms", "sms": "wechat", "wechat": "sms", "voice": "sms"}
 
 
+BUILT_IN_RECEIPT_TIMEOUT_S = 20  # the built-in policy's (no community or global policy anywhere)
+
+
 def policy_for(incident):
     """The community's policy, or the default."""
     ids = [int(p) for p in incident.site_path.strip("/").split("/") if p]
@@ -58,8 +61,8 @@ def policy_for(incident):
     for place_id in reversed(ids):
         if place_id in policies:
             return policies[place_id]
-    return policies.get(None) or EscalationPolicy(name="built-in", steps=DEFAULT_STEPS, receipt_timeout_s=20,
-                                                  on_scene_timeout_s=900)
+    return policies.get(None) or EscalationPolicy(name="built-in", steps=DEFAULT_STEPS,
+                                                  receipt_timeout_s=BUILT_IN_RECEIPT_TIMEOUT_S, on_scene_timeout_s=900)
 
 
 # --- starting and stopping ----------------------------------------------------
