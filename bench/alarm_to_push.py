@@ -21,6 +21,7 @@ message, incident, steps, deliveries) is printed.
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -173,6 +174,42 @@ def where_is(ctx, serials):
     return lines
 
 
+class DbWaits:
+    """Samples what the bench database's active sessions wait on (pg_stat_activity, every
+    50 ms) while the alarms flow: lock waits would show here as Lock/…, the machine's
+    CPU as none (running) or as client waits."""
+
+    def __init__(self, db_url):
+        self.db_url, self.counts, self.samples = db_url, {}, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psycopg
+
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            while not self.stop.wait(0.05):
+                self.samples += 1
+                for kind, event in conn.execute(
+                        "SELECT coalesce(wait_event_type, 'running'), coalesce(wait_event, '') FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"):
+                    key = f"{kind}/{event}" if event else kind
+                    self.counts[key] = self.counts.get(key, 0) + 1
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+
+    def summary(self, top=6):
+        """'running 1.2, Lock/transactionid 0.3, …': active sessions per sample, by what they wait on."""
+        n = max(self.samples, 1)
+        return ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(self.counts.items(), key=lambda kv: -kv[1])[:top])
+
+
 def pct(values, p):
     values = sorted(values)
     if not values:
@@ -215,6 +252,7 @@ def _run(ctx):
     from ingest import cpu_seconds, cpu_snapshot
 
     cpu_before = cpu_snapshot(ctx)  # web, workers, their PostgreSQL backends, this process
+    waits = DbWaits(ctx.db_url).__enter__()
     sent_at, answers, started = {}, {}, time.monotonic()
     give_up = started + n_alarms * ALARM_INTERVAL_S + 60  # a machine too busy to keep up: stop, say so
     for i, serial in enumerate(world["alarms"]):
@@ -240,6 +278,7 @@ def _run(ctx):
     hb = parent.recv() if parent.poll(seconds + 30) else {"ok": 0, "bad": 0, "seconds": 1, "p50_ms": 0, "p99_ms": 0,
                                                             "codes": {"no answer": 1}}
     proc.join(5)
+    waits.__exit__(None, None, None)
     stack_cpu, window = cpu_seconds(cpu_before, cpu_snapshot(ctx)), time.monotonic() - started
 
     arrived = {}
@@ -269,7 +308,9 @@ def _run(ctx):
                  f"{hb['ok'] / hb['seconds']:,.0f} msg/s accepted (asked {HEARTBEAT_RATE}/s, {HEARTBEAT_BATCH} message(s) per request; "
                  f"answers {hb['codes']}), their p99 {hb['p99_ms']:.0f} ms; CPU meanwhile: the stack "
                  f"(web, workers, their PostgreSQL backends, the alarm sender) {stack_cpu / window:.2f} cores, "
-                 f"the heartbeat sender {hb.get('cpu_s', 0) / hb['seconds']:.2f} cores, of {os.cpu_count()}")
+                 f"the heartbeat sender {hb.get('cpu_s', 0) / hb['seconds']:.2f} cores, of {os.cpu_count()}; "
+                 f"the database's active sessions on average (sampled every 50 ms, by what they waited on): "
+                 f"{waits.summary()}")
     return [ctx.entry("alarm_to_push_p50_ms", p50, "ms", target=None),
             ctx.entry("alarm_to_push_p99_ms", p99, "ms", target=TARGET_P99_MS)]
 
