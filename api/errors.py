@@ -223,9 +223,12 @@ def _handle_unexpected(error):
     if _transient(error):
         # Not a fault of the request: 503 and when to try again (devices, carrier platforms
         # and the PWA's outbox retry). Nothing was acknowledged, so nothing is lost.
+        import contextlib
+
         from api.extensions import db
 
-        db.session.rollback()
+        with contextlib.suppress(Exception):  # a dead connection may fail its rollback too
+            db.session.rollback()
         current_app.logger.warning("%s %s: %s (answered 503)", request.method, request.path,
                                    str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
         return error_response(503, "unavailable", headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -187,11 +187,17 @@ def _one_pool():
 
     pid, engine = current_app.extensions.get("fa_one_message_pool", (None, None))
     if pid != os.getpid():
-        size = current_app.config["ONE_MESSAGE_POOL_SIZE"]
-        engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False,
-                               pool_size=size, max_overflow=size, pool_timeout=10)
-        current_app.extensions["fa_one_message_pool"] = (os.getpid(), engine)
+        with _ONE_POOL_LOCK:  # the web threads' first requests at once: one pool, not one each
+            pid, engine = current_app.extensions.get("fa_one_message_pool", (None, None))
+            if pid != os.getpid():
+                size = current_app.config["ONE_MESSAGE_POOL_SIZE"]
+                engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False,
+                                       pool_size=size, max_overflow=size, pool_timeout=10)
+                current_app.extensions["fa_one_message_pool"] = (os.getpid(), engine)
     return engine
+
+
+_ONE_POOL_LOCK = threading.Lock()
 
 
 def _count_one(cur, integration_id, now):
