@@ -4,10 +4,11 @@ A device request that is busy (or carries a large batch) stores its messages,
 answers, and leaves the routine ones (heartbeats, normal readings) to this job on
 the `ingest` queue. A worker that also takes the urgent queues (one worker alone)
 is not held: with an urgent job waiting the job ends after its lot and queues its
-successor, which the worker takes after the urgent ones. One job per burst, not per message: `kick()` queues it only
-when no job is waiting or running (a Redis SET NX mark, which the running job keeps
-set); the job stays on while messages keep coming, and at its end clears the mark
-and looks once more, so a message whose kick found the mark set is not left behind.
+successor, which the worker takes after the urgent ones. One job per burst, not per
+message: `kick()` queues it only when no job is waiting or running (a Redis SET NX
+mark, which the running job keeps set); the job stays on while messages keep
+coming, and at its end clears the mark and looks once more, so a message whose kick
+found the mark set is not left behind.
 Whatever a lost job (a flushed Redis, a killed worker) leaves unprocessed, the
 scheduler's sweep (`process_stale_events`) processes; nothing is lost either way:
 the messages are stored before they are answered.

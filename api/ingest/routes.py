@@ -104,8 +104,9 @@ def _store_and_process(integration, events, excerpt):
     first step towards a phone. Routine messages (heartbeats, normal readings, online,
     self-tests) too while this process has nothing else to do; when it is busy with
     other device requests, receives them faster than INGEST_BACKLOG_ABOVE_PER_S, or
-    the batch is large, they go to the `ingest` queue's backlog job (applied together, a few statements for hundreds) and the answer does
-    not wait for them. The scheduler's sweep stays the safety net for both."""
+    the batch is large, they go to the `ingest` queue's backlog job (applied together,
+    a few statements for hundreds) and the answer does not wait for them. The
+    scheduler's sweep stays the safety net for both."""
     if len(events) > MAX_BATCH:
         record_rejection(integration.id, f"batch of {len(events)} events; at most {MAX_BATCH}", excerpt)
         db.session.commit()

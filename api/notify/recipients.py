@@ -100,7 +100,3 @@ def tiers_members(incident, tiers):
         for user, tier in rows:
             out[tier].append(Recipient(tier, user=user))
     return out
-
-
-def tier_members(incident, tier):
-    return tiers_members(incident, [tier])[tier]
