@@ -37,7 +37,7 @@ def test_a_push_reaches_the_service_worker_receipt_notification_and_alarm_screen
     # The worker posted the delivery receipt ...
     h.wait_for(lambda: h.delivery(app, payload["receipt"])["state"] == "delivered", what="the receipt", page=page)
     # ... showed a notification that stays, one per incident, with its two buttons ...
-    shown = h.wait_for(lambda: page.evaluate(NOTIFICATIONS, f"incident-{incident_id}"), what="the notification")
+    shown = h.wait_for(lambda: page.evaluate(NOTIFICATIONS, f"incident-{incident_id}"), what="the notification", page=page)
     assert len(shown) == 1
     assert shown[0]["title"] == payload["title"] and "阳明花园3栋" in shown[0]["title"]
     assert shown[0]["requireInteraction"] is True
@@ -55,7 +55,7 @@ def test_a_push_reaches_the_service_worker_receipt_notification_and_alarm_screen
     h.run_notify_worker(app)
     clear = h.wait_for(lambda: [p for p in push.payloads_for(endpoint) if p["kind"] == "all_clear"], what="all clear")
     sw.deliver(clear[0])
-    h.wait_for(lambda: page.evaluate(NOTIFICATIONS, f"incident-{incident_id}") == [], what="the alarm to close")
+    h.wait_for(lambda: page.evaluate(NOTIFICATIONS, f"incident-{incident_id}") == [], what="the alarm to close", page=page)
 
 
 def test_im_checking_on_the_notification_acknowledges_with_the_app_closed(app, client, context, page, push,
@@ -71,7 +71,7 @@ def test_im_checking_on_the_notification_acknowledges_with_the_app_closed(app, c
     assert push.wait_for(1)
     payload = push.payloads_for(endpoint)[0]
     sw.deliver(payload)
-    shown = h.wait_for(lambda: page.evaluate(NOTIFICATIONS, None), what="the notification")
+    shown = h.wait_for(lambda: page.evaluate(NOTIFICATIONS, None), what="the notification", page=page)
     data = shown[0]["data"]
 
     # The app is closed: no window of it is left, only the worker.
